@@ -1,0 +1,93 @@
+"""Command line: ``python -m cbmil data summary|prepare`` and ``python -m cbmil reproduce``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import dataset as ds
+
+
+def load_source(source: str, preset: str = "ci", seed: int = 0) -> ds.VADDataset:
+    """``"synthetic"`` -> :func:`cbmil.synthetic.make_dataset`; anything else is a cache folder."""
+    if source == "synthetic":
+        from .synthetic import make_dataset
+        return make_dataset(preset, seed=seed)
+    return ds.load(source)
+
+
+def _summary(args) -> int:
+    data = load_source(args.source, args.preset, args.seed)
+    summary = data.summary()
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    label = "synthetic (" + args.preset + " preset)" if args.source == "synthetic" else args.source
+    print(f"source: {label}")
+    print(f"{'class':<15}{'train':>7}{'test':>7}")
+    for name in summary["train_counts"]:
+        print(f"{name:<15}{summary['train_counts'][name]:>7}{summary['test_counts'][name]:>7}")
+    total_train, total_test = sum(summary["train_counts"].values()), sum(summary["test_counts"].values())
+    print(f"{'total':<15}{total_train:>7}{total_test:>7}")
+    share = summary["test_anomalous_frames"] / max(summary["test_frames"], 1)
+    print(f"test frames: {summary['test_frames']:,}, anomalous: {summary['test_anomalous_frames']:,} ({share:.1%})")
+    return 0
+
+
+def _prepare(args) -> int:
+    from .prepare import prepare
+    out = prepare(args.train_dir, args.test_dir, args.annotations_dir, args.out,
+                  crop_mean=args.crop_mean, frame_counts=args.frame_counts, progress=not args.quiet)
+    data = ds.load(out)
+    print(f"cache written to {out}: train bags {tuple(data.train_bags.shape)}, "
+          f"test snippets {tuple(data.test_snippets.shape)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cbmil", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="inspect or prepare a dataset")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+
+    summary = data_sub.add_parser("summary", help="per-class video counts and test frame totals")
+    summary.add_argument("--source", default="synthetic", help="'synthetic' or a cache folder (default: synthetic)")
+    summary.add_argument("--preset", default="ci", choices=["ci", "full"], help="synthetic preset (default: ci)")
+    summary.add_argument("--seed", type=int, default=0, help="synthetic seed (default: 0)")
+    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    summary.set_defaults(func=_summary)
+
+    prep = data_sub.add_parser("prepare", help="stream feature folders into a memory-mappable cache")
+    prep.add_argument("--train-dir", required=True, help="training feature folder")
+    prep.add_argument("--test-dir", required=True, help="test feature folder")
+    prep.add_argument("--annotations-dir", required=True,
+                      help="folder with Anomaly_Train.txt and Temporal_Anomaly_Annotation_for_Testing_Videos.txt")
+    prep.add_argument("--out", required=True, help="cache folder to write")
+    prep.add_argument("--crop-mean", action="store_true", help="average the crops instead of keeping them all")
+    prep.add_argument("--frame-counts", help="'path nframes ...' list of real test frame counts (needed for C3D)")
+    prep.add_argument("--quiet", action="store_true", help="no progress bar")
+    prep.set_defaults(func=_prepare)
+
+    try:
+        from .reproduce import add_arguments
+    except ImportError:  # the engine is optional until it lands
+        pass
+    else:
+        rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
+        add_arguments(rep)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"cbmil: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

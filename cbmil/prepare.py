@@ -1,0 +1,161 @@
+"""``cbmil data prepare``: stream a user's feature folders into a memory-mappable cache.
+
+One video is read at a time (and a long video one slice at a time), so memory stays bounded
+by a slice of one video, whatever the dataset's size. Before any feature is read, every video
+listed in the official split files must have a feature file, and all files must agree on the
+number of crops and the feature dimension; otherwise it stops and names what is wrong.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .dataset import offsets_from_lengths, write_meta
+from .features import N_SEGMENTS, FeatureSource, check_features, index_feature_folder, read_c3d_txt, segment_bounds
+from .frames import frame_ground_truth, snippet_frames
+from .ucf_crime import TEST_ANNOTATIONS, TRAIN_LIST, parse_frame_counts, parse_test_annotations, parse_train_list
+
+#: Largest slice of one video held in memory at once (bytes of float32 features).
+SLICE_BYTES = 64 * 2**20
+
+
+class _Reader:
+    """Reads time slices ``[t0:t1]`` of one video as float32 ``[t, C, D]``, checked finite."""
+
+    def __init__(self, source: FeatureSource, dim: int):
+        self.source, self.dim = source, dim
+        if source.layout == "c3d":
+            self.arrays = [read_c3d_txt(source.paths[0])]
+        else:
+            self.arrays = [np.load(p, mmap_mode="r", allow_pickle=False) for p in source.paths]
+
+    def read(self, t0: int, t1: int) -> np.ndarray:
+        src = self.source
+        if src.layout == "ten_crop":
+            x = np.asarray(self.arrays[0][t0:t1], dtype=np.float32)
+        else:
+            x = np.stack([np.asarray(a[t0:t1], dtype=np.float32) for a in self.arrays], axis=1)
+        check_features(x, f"{src.paths[0]} (snippets {t0}..{t1 - 1})", self.dim)
+        return x
+
+
+def _missing(records, sources, folder) -> list[str]:
+    return [f"{r.key} (looked in {folder})" for r in records if r.key not in sources]
+
+
+def prepare(train_dir, test_dir, annotations_dir, out, crop_mean: bool = False,
+            frame_counts: str | Path | None = None, progress: bool = True) -> Path:
+    """Build a cache at ``out`` from feature folders and the two official split files.
+
+    Parameters
+    ----------
+    train_dir, test_dir : folders holding one feature file (or per-crop files) per video, in
+        any layout of :mod:`cbmil.features`, searched recursively.
+    annotations_dir : folder with ``Anomaly_Train.txt`` and
+        ``Temporal_Anomaly_Annotation_for_Testing_Videos.txt``.
+    out : cache folder to (re)create; see :mod:`cbmil.dataset` for its files.
+    crop_mean : average the crops (C becomes 1) instead of keeping all C crops.
+    frame_counts : optional ``path nframes ...`` list giving real frame counts of the test
+        videos; required when test features are 32-segment C3D files (T is not 16-frame
+        snippets there). Otherwise a video of T snippets is ``16 * T`` frames long.
+
+    Returns
+    -------
+    The cache folder, ready for :func:`cbmil.dataset.load`.
+    """
+    annotations_dir = Path(annotations_dir)
+    train_records = parse_train_list(annotations_dir / TRAIN_LIST)
+    test_records = parse_test_annotations(annotations_dir / TEST_ANNOTATIONS)
+    train_sources = index_feature_folder(train_dir)
+    test_sources = train_sources if Path(test_dir) == Path(train_dir) else index_feature_folder(test_dir)
+
+    missing = _missing(train_records, train_sources, train_dir) + _missing(test_records, test_sources, test_dir)
+    if missing:
+        shown = "\n  ".join(missing[:10])
+        raise FileNotFoundError(f"{len(missing)} listed video(s) have no feature file; first ones:\n  {shown}")
+
+    # Shapes from file headers only: check C and D agree before reading any feature.
+    shapes = {}
+    for record, sources in [(r, train_sources) for r in train_records] + [(r, test_sources) for r in test_records]:
+        src = sources[record.key]
+        shapes[record.key] = src.shape()
+    first_key = train_records[0].key
+    _, n_crops, dim = shapes[first_key]
+    for key, (t, c, d) in shapes.items():
+        src = (train_sources.get(key) or test_sources[key]).paths[0]
+        if d != dim or c != n_crops:
+            raise ValueError(f"{src}: {c} crops x D = {d}; expected {n_crops} crops x D = {dim} "
+                             f"like {train_sources[first_key].paths[0]}")
+        if t < 1:
+            raise ValueError(f"{src}: no snippets (T = 0)")
+    out_crops = 1 if crop_mean else n_crops
+
+    counts = parse_frame_counts(frame_counts) if frame_counts else {}
+    test_lengths = [shapes[r.key][0] for r in test_records]
+    n_frames = []
+    for record, t in zip(test_records, test_lengths):
+        if test_sources[record.key].layout == "c3d" or record.key in counts:
+            if record.key not in counts:
+                raise ValueError(f"{test_sources[record.key].paths[0]}: 32-segment C3D test features need the "
+                                 "video's frame count; pass --frame-counts FILE listing it")
+            n_frames.append(counts[record.key])
+        else:
+            n_frames.append(snippet_frames(t))
+    n_frames = np.array(n_frames, dtype=np.int64)
+
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    mm = np.lib.format.open_memmap
+    bags = mm(out / "train_bags.npy", "w+", np.float32, (len(train_records), out_crops, N_SEGMENTS, dim))
+    snippets = mm(out / "test_snippets.npy", "w+", np.float32, (int(sum(test_lengths)), out_crops, dim))
+    row_bytes = n_crops * dim * 4
+    step = max(1, SLICE_BYTES // row_bytes)
+
+    def reduce(x):
+        return x.mean(axis=1, keepdims=True) if crop_mean else x
+
+    bar = tqdm(total=len(train_records) + len(test_records), desc="prepare", unit="video", disable=not progress)
+    for i, record in enumerate(train_records):
+        reader = _Reader(train_sources[record.key], dim)
+        t = shapes[record.key][0]
+        bounds = segment_bounds(t, N_SEGMENTS)
+        for s in range(N_SEGMENTS):
+            a, b = bounds[s], max(bounds[s + 1], bounds[s] + 1)  # empty segment: the snippet at its start
+            acc = np.zeros((out_crops, dim), dtype=np.float64)
+            for t0 in range(a, b, step):
+                acc += reduce(reader.read(t0, min(t0 + step, b))).sum(axis=0, dtype=np.float64)
+            bags[i, :, s] = acc / (b - a)
+        bar.update()
+    offsets = offsets_from_lengths(test_lengths)
+    labels = []
+    for v, record in enumerate(test_records):
+        reader = _Reader(test_sources[record.key], dim)
+        for t0 in range(0, test_lengths[v], step):
+            t1 = min(t0 + step, test_lengths[v])
+            snippets[offsets[v] + t0: offsets[v] + t1] = reduce(reader.read(t0, t1))
+        labels.append(frame_ground_truth(record.intervals, n_frames[v]))
+        bar.update()
+    bar.close()
+    bags.flush()
+    snippets.flush()
+    del bags, snippets
+
+    np.save(out / "train_classes.npy", np.array([r.class_index for r in train_records], dtype=np.int64))
+    np.save(out / "test_offsets.npy", offsets)
+    np.save(out / "test_classes.npy", np.array([r.class_index for r in test_records], dtype=np.int64))
+    np.save(out / "test_n_frames.npy", n_frames)
+    np.save(out / "test_frame_labels.npy", np.concatenate(labels))
+    np.save(out / "test_frame_offsets.npy", offsets_from_lengths(n_frames))
+    # meta.json last: a cache interrupted before this point is not mistaken for a whole one.
+    write_meta(out, [r.key for r in train_records], [r.key for r in test_records], {
+        "source": "features", "train_dir": str(train_dir), "test_dir": str(test_dir),
+        "layout": train_sources[first_key].layout, "crops_in_files": n_crops, "crop_mean": crop_mean,
+    })
+    return out
+

@@ -1,0 +1,41 @@
+"""Tests on the real UCF-Crime files; they run when CBMIL_DATA_DIR points at them (see conftest)."""
+
+import numpy as np
+
+from cbmil.features import index_feature_folder, load_video
+from cbmil.frames import frame_ground_truth, video_frame_scores
+from cbmil.ucf_crime import (TEST_ANNOTATIONS, TEST_COUNTS, TRAIN_COUNTS, TRAIN_LIST, count_by_class,
+                             parse_frame_counts, parse_test_annotations, parse_train_list)
+
+
+def test_official_split_files_give_the_facts_table(data_dir):
+    train = parse_train_list(data_dir / "ucf_crime" / TRAIN_LIST)
+    test = parse_test_annotations(data_dir / "ucf_crime" / TEST_ANNOTATIONS)
+    assert len(train) == 1610 and len(test) == 290
+    assert count_by_class(train) == TRAIN_COUNTS
+    assert count_by_class(test) == TEST_COUNTS
+    assert len({r.key for r in train} | {r.key for r in test}) == 1900  # no video in both splits
+
+
+def test_frame_count_list_covers_the_test_split(data_dir):
+    counts = parse_frame_counts(data_dir / "ucf_crime" / "frame_counts_test.txt")
+    test = parse_test_annotations(data_dir / "ucf_crime" / TEST_ANNOTATIONS)
+    assert {r.key for r in test} == set(counts)
+    assert sum(counts.values()) == 1_111_808
+
+
+def test_sultani_c3d_samples_load_with_their_ground_truth(data_dir):
+    sources = index_feature_folder(data_dir / "sultani_c3d_samples")
+    assert len(sources) == 10
+    test = {r.key: r for r in parse_test_annotations(data_dir / "ucf_crime" / TEST_ANNOTATIONS)}
+    counts = parse_frame_counts(data_dir / "ucf_crime" / "frame_counts_test.txt")
+    for key, source in sources.items():
+        feats = load_video(source, dim=4096)
+        assert feats.shape == (32, 1, 4096)
+        np.testing.assert_allclose(np.linalg.norm(feats[:, 0], axis=1), 1.0, atol=1e-3)
+        record = test[key]
+        gt = frame_ground_truth(record.intervals, counts[key])
+        assert len(gt) == counts[key]
+        assert (gt.sum() > 0) == record.is_anomalous
+        # the segment protocol puts 32 segment scores on exactly these frames
+        assert video_frame_scores(np.linspace(0, 1, 32), counts[key], "segment").shape == gt.shape

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from cbmil import dataset
+from cbmil.synthetic import config, make_dataset
+from cbmil.ucf_crime import CLASSES, NORMAL_INDEX, TEST_COUNTS, TRAIN_COUNTS
+
+
+def test_synthetic_has_the_real_split_sizes_and_shapes(ci_data):
+    assert ci_data.counts("train") == TRAIN_COUNTS
+    assert ci_data.counts("test") == TEST_COUNTS
+    assert ci_data.train_bags.shape == (1610, 1, 32, 64)
+    assert ci_data.train_bags.dtype == np.float32 and ci_data.test_snippets.dtype == np.float32
+    assert len(ci_data.test_offsets) == 291
+    assert ci_data.meta["source"] == "synthetic"
+
+
+def test_synthetic_lengths_and_spans_look_like_ucf_crime(ci_data):
+    frames = ci_data.test_n_frames
+    assert 1200 < np.median(frames) < 2600
+    assert frames.min() >= 96
+    abnormal = ci_data.test_classes != NORMAL_INDEX
+    fo = ci_data.test_frame_offsets
+    shares = np.array([ci_data.test_frame_labels[a:b].mean() for a, b in zip(fo[:-1], fo[1:])])
+    assert np.all(shares[abnormal] > 0) and np.all(shares[~abnormal] == 0)
+    assert 0.05 < np.median(shares[abnormal]) < 0.3
+
+
+def test_same_seed_same_arrays_other_seed_other_arrays():
+    small = {c: 2 for c in CLASSES} | {"Normal": 4}
+    a = make_dataset("ci", seed=3, train_counts=small, test_counts=small)
+    b = make_dataset("ci", seed=3, train_counts=small, test_counts=small)
+    c = make_dataset("ci", seed=4, train_counts=small, test_counts=small)
+    for name in ("train_bags", "test_snippets", "test_frame_labels"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert not np.array_equal(a.train_bags, c.train_bags)
+
+
+def test_balanced_control_spreads_abnormal_videos_evenly():
+    data = make_dataset("ci", seed=0, balanced=True, test_counts={c: 1 for c in CLASSES} | {"Normal": 1})
+    counts = data.counts("train")
+    assert sum(counts[c] for c in CLASSES) == 810 and counts["Normal"] == 800
+    assert max(counts[c] for c in CLASSES) - min(counts[c] for c in CLASSES) <= 1
+
+
+def test_anomalies_shift_features_along_their_class_signature(ci_data):
+    # inside the events the mean feature moves away from the outside mean; in normal videos nothing
+    fo, so = ci_data.test_frame_offsets, ci_data.test_offsets
+    v = int(np.flatnonzero(ci_data.test_classes == CLASSES.index("Explosion"))[0])
+    labels = ci_data.test_frame_labels[fo[v]:fo[v + 1]].reshape(-1, 16).mean(1)
+    x = ci_data.test_snippets[so[v]:so[v + 1], 0]
+    assert np.linalg.norm(x[labels == 1].mean(0) - x[labels == 0].mean(0)) > 1.0
+
+
+def test_unknown_parameter_and_preset_are_errors():
+    with pytest.raises(ValueError, match="unknown synthetic parameter"):
+        config("ci", snr=3)
+    with pytest.raises(ValueError, match="preset"):
+        make_dataset("huge")
+
+
+def test_cache_round_trip(tmp_path):
+    small = {c: 1 for c in CLASSES} | {"Normal": 2}
+    data = make_dataset("ci", seed=1, train_counts=small, test_counts=small)
+    loaded = dataset.load(dataset.save(data, tmp_path / "cache"))
+    assert loaded.train_keys == data.train_keys and loaded.meta == data.meta
+    for name in ("train_bags", "test_snippets", "test_frame_labels", "test_offsets"):
+        assert np.array_equal(getattr(loaded, name), getattr(data, name))
+
+
+def test_dataset_validation_names_the_array(ci_data):
+    with pytest.raises(ValueError, match="VADDataset.train_classes"):
+        dataset.VADDataset(**{**_arrays(ci_data), "train_classes": ci_data.train_classes[:-1]})
+    with pytest.raises(ValueError, match="VADDataset.test_frame_labels"):
+        dataset.VADDataset(**{**_arrays(ci_data), "test_frame_labels": ci_data.test_frame_labels[:-1]})
+
+
+def _arrays(data):
+    names = ("train_bags", "train_classes", "test_snippets", "test_offsets", "test_classes", "test_n_frames",
+             "test_frame_labels", "test_frame_offsets")
+    return {n: getattr(data, n) for n in names}
