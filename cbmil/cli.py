@@ -7,6 +7,7 @@ import json
 import sys
 
 from . import dataset as ds
+from .reproduce import add_arguments
 
 
 def load_source(source: str, preset: str = "ci", seed: int = 0) -> ds.VADDataset:
@@ -70,13 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=_prepare)
 
-    try:
-        from .reproduce import add_arguments
-    except ImportError:  # the engine is optional until it lands
-        pass
-    else:
-        rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
-        add_arguments(rep)
+    rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
+    add_arguments(rep)
     return parser
 
 

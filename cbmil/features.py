@@ -4,7 +4,7 @@ Every reader returns float32 ``[T, C, D]``: T units in time (16-frame snippets f
 32 segments of a Sultani C3D file), C crops (10 for the I3D ten-crop release, 1 otherwise) and
 the feature dimension D, whatever D is.
 
-Layouts (see ``docs``: method.md of the project's shared notes):
+Layouts (the public releases of UCF-Crime features):
 
 ============  ================================  =============================
 layout        files per video                   array in the file

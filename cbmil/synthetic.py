@@ -24,6 +24,9 @@ Generative model of one video (all vectors in R^D; ``N(0, I)`` draws are per dim
   unrelated to the class's frequency).
 * **context**: every snippet of an abnormal video also carries ``context * s_c * noise * g_c``
   (the scene an anomaly happens in looks a little anomalous before and after it).
+* **scale**: everything is multiplied by one factor so that a background snippet's L2 norm is
+  about ``feature_norm`` whatever D (so that a scorer's pre-activations do not grow with D);
+  it changes no signal-to-noise ratio.
 
 Nothing in the model depends on how many training videos a class has: whether rare classes
 end up scoring worse is left to training. With ``balanced=True`` the 810 abnormal training
@@ -68,10 +71,12 @@ class SyntheticConfig:
     drift_phi: float = 0.95
     drift_scale: float = 0.5
     noise: float = 1.0
-    signal: float = 3.0
-    class_spread: float = 0.35
+    signal: float = 4.0
+    class_spread: float = 0.6
     overlap: float = 0.5
-    context: float = 0.2
+    context: float = 1.2
+    ramp: float = 32.0
+    feature_norm: float = 10.0
     balanced: bool = False
     train_counts: tuple[tuple[str, int], ...] = tuple(TRAIN_COUNTS.items())
     test_counts: tuple[tuple[str, int], ...] = tuple(TEST_COUNTS.items())
@@ -130,6 +135,8 @@ class _World:
         g = np.sqrt(cfg.overlap) * shared + np.sqrt(1 - cfg.overlap) * specific
         self.signatures = (g / np.linalg.norm(g, axis=1, keepdims=True)).astype(np.float32)
         self.strengths = cfg.signal * np.exp(cfg.class_spread * rng.standard_normal(len(CLASSES)))
+        # one overall scale, so that a background snippet's L2 norm is about feature_norm whatever D
+        self.scale = cfg.feature_norm / np.sqrt(d * (cfg.scene_scale ** 2 + cfg.drift_scale ** 2 + cfg.noise ** 2))
 
 
 def _counts(cfg: SyntheticConfig, split: str) -> dict[str, int]:
@@ -173,10 +180,18 @@ def _intervals(cfg, rng, n_frames: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def _activation(intervals, n_snippets: int) -> np.ndarray:
-    """Share of each snippet's 16 frames inside an event, ``[T]``."""
+def _activation(intervals, n_snippets: int, ramp: float) -> np.ndarray:
+    """Anomaly activation ``[T]``: the share of each snippet's 16 frames inside an event, with
+    tails ``exp(-distance / ramp)`` (distance in snippets) before and after each event."""
     frames = frame_ground_truth(intervals, snippet_frames(n_snippets)).astype(np.float32)
-    return frames.reshape(n_snippets, FRAMES_PER_SNIPPET).mean(axis=1)
+    inside = frames.reshape(n_snippets, FRAMES_PER_SNIPPET).mean(axis=1)
+    if ramp <= 0:
+        return inside
+    t = np.arange(n_snippets)
+    hot = np.flatnonzero(inside > 0)
+    # distance of each snippet to the nearest snippet touching an event
+    distance = np.abs(t[:, None] - hot[None, :]).min(axis=1) if len(hot) else np.full(n_snippets, np.inf)
+    return np.maximum(inside, np.exp(-distance / ramp)).astype(np.float32)
 
 
 def _video(cfg, world: _World, rng, key: str, label: str, median_frames: float) -> SyntheticVideo:
@@ -196,8 +211,9 @@ def _video(cfg, world: _World, rng, key: str, label: str, median_frames: float) 
     if label != NORMAL:
         c = class_index(label)
         intervals = _intervals(cfg, rng, snippet_frames(t))
-        amplitude = (_activation(intervals, t) + cfg.context) * (world.strengths[c] * cfg.noise)
+        amplitude = (_activation(intervals, t, cfg.ramp) + cfg.context) * (world.strengths[c] * cfg.noise)
         x += amplitude[:, None] * world.signatures[c]
+    x *= world.scale
     return SyntheticVideo(key, label, intervals, x)
 
 

@@ -1,0 +1,321 @@
+"""Training MIL and CB-MIL scorers: many models at once, paired by seed.
+
+A run trains a grid of models, ``seeds x variants`` (a variant is MIL or CB-MIL at one beta),
+as one :class:`~cbmil.model.ScorerBank`. For each seed, one random stream draws the initial
+weights, the sequence of batches (which bags, which crop) and the dropout masks, and all
+variants of that seed share them: the paired design, so that the MIL vs CB-MIL difference of
+one seed isolates the loss. Consequently a model trained in a grid ends with the same weights
+as the same (seed, variant) trained alone (up to float rounding).
+
+Batches are drawn from the training bags held in memory (on the training device): no file is
+read and no DataLoader is built during training. Ten-crop data: by default each sampled bag
+uses one crop drawn at random (``crop="random"``), which keeps the ten views as augmentation at
+the cost of one; ``crop="mean"`` averages the crops once up front.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import metrics
+from .dataset import VADDataset
+from .frames import frame_scores
+from .losses import class_balanced_weights, mil_ranking_loss
+from .model import DROPOUT, HIDDEN, ScorerBank
+from .ucf_crime import CLASSES, NORMAL_INDEX
+
+OPTIMIZERS = ("adagrad", "adam", "sgd")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One loss: plain MIL (``beta=None``) or CB-MIL with class-balanced weights at ``beta``.
+
+    ``sign=-1`` multiplies the weights by -1: eq. (2) of the paper taken literally (its minus
+    copied from the cross-entropy), which *maximises* the hinge. For demonstrations only.
+    """
+
+    name: str
+    beta: float | None = None
+    sign: float = 1.0
+
+
+def paper_variants(betas: Sequence[float] = (0.9, 0.99, 0.999, 0.9999)) -> list[Variant]:
+    """MIL plus CB-MIL at each beta (the rows of the paper's Table 2)."""
+    return [Variant("MIL")] + [Variant(f"CB-MIL {b:g}", float(b)) for b in betas]
+
+
+@dataclass
+class TrainConfig:
+    """Training settings. Defaults follow the paper (which follows Sultani et al.).
+
+    iterations: the paper's "10,000 epochs" are 10,000 steps of one batch.
+    batch_size: abnormal bags per step, and as many normal bags (Sultani: 30 + 30).
+    optimizer: not stated in the paper; ``"adagrad"`` with lr 1e-3 and L2 1e-3 is Sultani's
+        original setting, which the paper's learning rate 0.001 comes from. ``"adam"``/``"sgd"``
+        are options.
+    lambda_smooth, lambda_sparse: lambda1 = lambda2 = 8e-5.
+    pairing, sparsity: the ambiguities of :mod:`cbmil.losses` (defaults: paired, linear).
+    normalize_weights: True (default) uses Cui et al.'s weights, normalised to sum to the
+        number of classes, as in their public code the paper takes the weights from. The raw
+        eq. (2) weights (False) are ~1/n: besides re-balancing the classes they shrink the whole
+        ranking term against the two regularisers (at beta = 0.9 that is all they do), which
+        confounds the comparison with MIL (README, "Method choices", 2).
+    crop: ``"random"`` (one random crop per sampled bag) or ``"mean"`` (crops averaged).
+    device: ``"auto"`` = CUDA when available, else CPU.
+    eval_every: evaluate on the test set every k steps for learning curves (0 = never).
+    """
+
+    iterations: int = 10_000
+    lr: float = 1e-3
+    optimizer: str = "adagrad"
+    weight_decay: float = 1e-3
+    batch_size: int = 30
+    lambda_smooth: float = 8e-5
+    lambda_sparse: float = 8e-5
+    pairing: str = "paired"
+    sparsity: str = "linear"
+    normalize_weights: bool = True
+    dropout: float = DROPOUT
+    hidden: tuple[int, int] = HIDDEN
+    crop: str = "random"
+    device: str = "auto"
+    eval_every: int = 0
+    protocol: str = "snippet"
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.crop not in ("random", "mean"):
+            raise ValueError(f"TrainConfig.crop must be 'random' or 'mean', got {self.crop!r}")
+        if self.iterations < 0 or self.batch_size < 1:
+            raise ValueError(f"TrainConfig: iterations >= 0 and batch_size >= 1 expected, "
+                             f"got {self.iterations} and {self.batch_size}")
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, normalize: bool) -> torch.Tensor:
+    """``[V, 14]`` ranking-term weight of each variant for each class index (Normal: unused, 1).
+
+    Class counts are those of the training split at hand (so the balanced control gets its own).
+    """
+    counts = np.bincount(np.asarray(train_classes), minlength=NORMAL_INDEX + 1)[:NORMAL_INDEX]
+    table = np.ones((len(variants), NORMAL_INDEX + 1))
+    for i, variant in enumerate(variants):
+        if variant.beta is not None:
+            present = counts > 0
+            table[i, :NORMAL_INDEX][present] = class_balanced_weights(counts[present], variant.beta, normalize)
+        table[i] *= variant.sign
+    return torch.tensor(table, dtype=torch.float32)
+
+
+class Trainer:
+    """Trains ``len(seeds) x len(variants)`` scorers on ``data`` together.
+
+    ``step()`` does one optimisation step of every model; ``run()`` does ``config.iterations``
+    of them with progress, optional evaluation and checkpoints. ``state_dict()`` holds
+    everything needed to resume bit-for-bit (weights, optimiser, random streams, history).
+    """
+
+    def __init__(self, data: VADDataset, variants: Sequence[Variant], seeds: Sequence[int],
+                 config: TrainConfig | None = None):
+        self.data, self.variants, self.seeds = data, list(variants), [int(s) for s in seeds]
+        self.config = config = config or TrainConfig()
+        if not self.variants or not self.seeds:
+            raise ValueError("Trainer needs at least one variant and one seed")
+        self.device = select_device(config.device)
+        bags = torch.as_tensor(np.asarray(data.train_bags, dtype=np.float32))  # [N, C, 32, D]
+        if config.crop == "mean":
+            bags = bags.mean(dim=1, keepdim=True)
+        self.bags = bags.to(self.device)
+        self.classes = torch.as_tensor(np.asarray(data.train_classes), dtype=torch.long)
+        self.abnormal = torch.nonzero(self.classes != NORMAL_INDEX).flatten()
+        self.normal = torch.nonzero(self.classes == NORMAL_INDEX).flatten()
+        if len(self.abnormal) < config.batch_size or len(self.normal) < config.batch_size:
+            raise ValueError(f"batch_size {config.batch_size} needs at least as many abnormal and normal training "
+                             f"bags; got {len(self.abnormal)} and {len(self.normal)}")
+        self.weights = variant_weights(self.variants, data.train_classes, config.normalize_weights).to(self.device)
+        self.bank = ScorerBank(data.dim, self.seeds, len(self.variants), config.hidden, config.dropout).to(self.device)
+        self.optimizer = _make_optimizer(self.bank.parameters(), config)
+        # one stream per seed for batches and crops, one per seed for dropout masks (on device)
+        self.batch_rng = [torch.Generator().manual_seed(s) for s in self.seeds]
+        self.mask_rng = [torch.Generator(self.device).manual_seed(s + 7919) for s in self.seeds]
+        self.step_count = 0
+        self.history = {"step": [], "loss": [], "eval_step": [], "total_auc": [], "abnormal_auc": []}
+        self.seconds = 0.0
+
+    @property
+    def model_names(self) -> list[str]:
+        return [f"{v.name} / seed {s}" for s in self.seeds for v in self.variants]
+
+    # ------------------------------------------------------------------ one step
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each seed's next batch: features ``[S, 2B * 32, D]`` (abnormal bags first) and the
+        abnormal bags' classes ``[S, B]``."""
+        b, n_crops = self.config.batch_size, self.bags.shape[1]
+        rows, classes = [], []
+        for g in self.batch_rng:
+            idx = torch.cat([self.abnormal[torch.randperm(len(self.abnormal), generator=g)[:b]],
+                             self.normal[torch.randperm(len(self.normal), generator=g)[:b]]])
+            crop = torch.randint(n_crops, (2 * b,), generator=g)
+            rows.append(self.bags[idx.to(self.device), crop.to(self.device)])  # [2B, 32, D]
+            classes.append(self.classes[idx[:b]])
+        x = torch.stack(rows).flatten(1, 2)
+        return x, torch.stack(classes).to(self.device)
+
+    def masks(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inverted-dropout masks ``([S, R, H1], [S, R, H2])``, one pair per seed."""
+        keep = 1.0 - self.config.dropout
+        h1, h2 = self.config.hidden
+        out1, out2 = [], []
+        for g in self.mask_rng:
+            out1.append(torch.empty(rows, h1, device=self.device).bernoulli_(keep, generator=g))
+            out2.append(torch.empty(rows, h2, device=self.device).bernoulli_(keep, generator=g))
+        return torch.stack(out1).div_(keep), torch.stack(out2).div_(keep)
+
+    def step(self) -> torch.Tensor:
+        """One optimisation step of every model; returns the per-model losses ``[M]``."""
+        cfg, b = self.config, self.config.batch_size
+        s, v = len(self.seeds), len(self.variants)
+        x, classes = self.sample()
+        self.bank.train()
+        scores = self.bank(x, self.masks(x.shape[1])).view(s, v, 2 * b, -1)  # [S, V, 2B, 32]
+        weights = self.weights[:, classes].transpose(0, 1)  # [S, V, B]
+        loss = mil_ranking_loss(scores[:, :, :b].reshape(s * v, b, -1), scores[:, :, b:].reshape(s * v, b, -1),
+                                weights.reshape(s * v, b), pairing=cfg.pairing, sparsity=cfg.sparsity,
+                                lambda_smooth=cfg.lambda_smooth, lambda_sparse=cfg.lambda_sparse)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.sum().backward()  # models share no parameter: each gets its own gradient
+        self.optimizer.step()
+        self.step_count += 1
+        return loss.detach()
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, iterations: int | None = None, checkpoint: str | Path | None = None,
+            checkpoint_every: int = 0, log_every: int = 10) -> "Trainer":
+        """Train until ``iterations`` steps in all (default ``config.iterations``)."""
+        cfg = self.config
+        target = cfg.iterations if iterations is None else iterations
+        bar = tqdm(total=target, initial=self.step_count, desc=f"train {self.bank.n_models} models",
+                   unit="step", disable=not cfg.progress)
+        start = time.perf_counter()
+        while self.step_count < target:
+            loss = self.step()
+            last = self.step_count == cfg.iterations
+            if self.step_count % log_every == 0 or last:
+                self.history["step"].append(self.step_count)
+                self.history["loss"].append(loss.cpu().tolist())
+                bar.set_postfix(loss=f"{loss.mean().item():.4f}")
+            if cfg.eval_every and (self.step_count % cfg.eval_every == 0 or last):
+                self._record_eval()
+            if checkpoint and checkpoint_every and self.step_count % checkpoint_every == 0:
+                self.save(checkpoint)
+            bar.update()
+        bar.close()
+        self.seconds += time.perf_counter() - start
+        if checkpoint:
+            self.save(checkpoint)
+        return self
+
+    def _record_eval(self) -> None:
+        results = evaluate_bank(self.bank, self.data, self.config.protocol)
+        self.history["eval_step"].append(self.step_count)
+        self.history["total_auc"].append([r["total_auc"] for r in results])
+        self.history["abnormal_auc"].append([r["abnormal_auc"] for r in results])
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "bank": self.bank.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "step": self.step_count, "history": self.history, "seconds": self.seconds,
+            "batch_rng": [g.get_state() for g in self.batch_rng],
+            "mask_rng": [g.get_state().cpu() for g in self.mask_rng],
+            "config": asdict(self.config), "variants": [asdict(v) for v in self.variants], "seeds": self.seeds,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["seeds"] != self.seeds or state["variants"] != [asdict(v) for v in self.variants]:
+            raise ValueError("checkpoint was made for other seeds or variants: "
+                             f"{state['seeds']} / {[v['name'] for v in state['variants']]}")
+        self.bank.load_state_dict(state["bank"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step_count, self.history, self.seconds = state["step"], state["history"], state["seconds"]
+        for g, s in zip(self.batch_rng, state["batch_rng"]):
+            g.set_state(s)
+        for g, s in zip(self.mask_rng, state["mask_rng"]):
+            g.set_state(s.to(g.device) if g.device.type != "cpu" else s)
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save(self.state_dict(), tmp)
+        tmp.replace(path)  # never leave a half-written checkpoint behind
+
+    def load(self, path: str | Path) -> "Trainer":
+        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=False))
+        return self
+
+
+def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def train(data: VADDataset, variants: Sequence[Variant], seeds: Sequence[int], config: TrainConfig | None = None,
+          checkpoint: str | Path | None = None, resume: bool = False, checkpoint_every: int = 0) -> Trainer:
+    """Train the ``seeds x variants`` grid; with ``resume=True`` continue from ``checkpoint``."""
+    trainer = Trainer(data, variants, seeds, config)
+    if resume and checkpoint and Path(checkpoint).is_file():
+        trainer.load(checkpoint)
+    return trainer.run(checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+
+
+# ---------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def score_snippets(bank: ScorerBank, snippets, rows_per_chunk: int = 8192) -> np.ndarray:
+    """Scores ``[M, S]`` of every model for snippets ``[S, C, D]`` (crops: mean of crop scores)."""
+    bank.eval()
+    device = bank.w1.device
+    n, n_crops, dim = snippets.shape
+    out = np.empty((bank.n_models, n), dtype=np.float32)
+    step = max(1, rows_per_chunk // n_crops)
+    for a in range(0, n, step):
+        chunk = torch.as_tensor(np.asarray(snippets[a:a + step], dtype=np.float32)).to(device)
+        scores = bank(chunk.reshape(-1, dim))  # [S, V, rows * C]
+        scores = scores.reshape(bank.n_models, -1, n_crops).mean(dim=-1)
+        out[:, a:a + step] = scores.cpu().numpy()
+    return out
+
+
+def evaluate_bank(bank: ScorerBank, data: VADDataset, protocol: str = "snippet",
+                  include_normal: bool = False, snippet_scores: np.ndarray | None = None) -> list[dict]:
+    """:func:`cbmil.metrics.evaluate` of every model of ``bank`` on ``data``'s test set."""
+    if snippet_scores is None:
+        snippet_scores = score_snippets(bank, data.test_snippets)
+    labels = np.asarray(data.test_frame_labels)
+    return [metrics.evaluate(frame_scores(s, data.test_offsets, data.test_n_frames, protocol), labels,
+                             data.test_frame_offsets, data.test_classes, include_normal)
+            for s in snippet_scores]
+
+
+__all__ = ["Variant", "paper_variants", "TrainConfig", "Trainer", "train", "select_device", "score_snippets",
+           "evaluate_bank", "variant_weights", "CLASSES"]

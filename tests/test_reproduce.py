@@ -1,0 +1,73 @@
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cbmil import paper
+from cbmil.prepare import prepare
+from cbmil.reproduce import run_study, table1_markdown, table2_markdown
+from cbmil.synthetic import make_dataset
+from cbmil.train import TrainConfig
+from cbmil.ucf_crime import CLASSES
+
+TINY = {c: 4 for c in CLASSES} | {"Normal": 40}
+TINY_TEST = {c: 1 for c in CLASSES} | {"Normal": 3}
+
+
+@pytest.fixture(scope="module")
+def study():
+    data = make_dataset("ci", seed=0, train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
+    cfg = TrainConfig(iterations=8, batch_size=6, progress=False, device="cpu")
+    return run_study(data, betas=(0.99, 0.9999), seeds=(0, 1, 2), config=cfg, label="SYNTHETIC test")
+
+
+def test_tables_have_a_row_per_method_and_class(study):
+    t2 = study.table2()
+    assert [r["method"] for r in t2] == ["MIL", "CB-MIL 0.99", "CB-MIL 0.9999"]
+    assert t2[0]["abnormal_diff"] is None and t2[1]["abnormal_diff"] is not None
+    assert (t2[0]["paper_abnormal"], t2[0]["paper_total"]) == paper.TABLE2[None]
+    for r in t2:
+        assert 0 <= r["abnormal_mean"] <= 100 and 0 <= r["total_mean"] <= 100
+    t1 = study.table1()
+    assert [r["class"] for r in t1] == list(CLASSES) + ["mean of classes"]
+    assert t1[0]["paper_change_0.9999"] == paper.TABLE1["Abuse"][1]
+    assert "paper_change_0.99" not in t1[0]
+
+
+def test_paired_difference_is_the_mean_of_per_seed_differences(study):
+    t2 = study.table2()
+    expected = (100 * (study.abnormal[:, 2] - study.abnormal[:, 0])).mean()
+    assert t2[2]["abnormal_diff"] == pytest.approx(expected)
+    assert t2[2]["abnormal_ci_low"] <= expected <= t2[2]["abnormal_ci_high"]
+
+
+def test_markdown_labels_the_source_and_keeps_paper_columns_apart(study):
+    md2 = table2_markdown(study.table2(), study.label)
+    md1 = table1_markdown(study.table1(), [0.99, 0.9999], study.label)
+    assert "SYNTHETIC test" in md2 and "paper Abnormal %" in md2 and "76.22" in md2
+    assert md1.count("\n|") == 2 + len(CLASSES) + 1
+    assert "paper Δ β=0.9999" in md1 and "paper Δ β=0.99 " not in md1
+
+
+def test_cli_reproduce_on_a_prepared_ten_crop_cache(tmp_path, ten_crop_folder):
+    d = ten_crop_folder
+    cache = prepare(d["train"], d["test"], d["annotations"], tmp_path / "cache", progress=False)
+    out = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "cbmil", "reproduce", "--data", str(cache), "--seeds", "2",
+                          "--iterations", "4", "--betas", "0.9", "0.999", "--out", str(out),
+                          "--figures", str(tmp_path / "figs"), "--quiet", "--batch-size", "3"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for name in ("table1_per_class.csv", "table1_per_class.md", "table2_beta.csv", "table2_beta.md", "runs.json"):
+        assert (out / name).is_file(), name
+    runs = json.loads((out / "runs.json").read_text())
+    assert len(runs["runs"]) == 2 * 3 and runs["config"]["iterations"] == 4
+    for r in runs["runs"]:
+        assert 0 <= r["total_auc"] <= 1
+    with open(out / "table2_beta.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["method"] for r in rows] == ["MIL", "CB-MIL 0.9", "CB-MIL 0.999"]
+    assert (tmp_path / "figs" / "reproduce_auc_vs_beta.png").is_file()

@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+import torch
+
+from cbmil.losses import class_balanced_weights
+from cbmil.model import Scorer, ScorerBank
+from cbmil.synthetic import make_dataset
+from cbmil.train import (TrainConfig, Trainer, Variant, evaluate_bank, paper_variants, score_snippets,
+                         select_device, variant_weights)
+from cbmil.ucf_crime import CLASSES, NORMAL_INDEX
+
+TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_dataset("ci", seed=0, train_counts=TINY, test_counts={c: 1 for c in CLASSES} | {"Normal": 3},
+                        max_snippets=60)
+
+
+def config(**kw):
+    return TrainConfig(**{"iterations": 12, "batch_size": 6, "progress": False, "device": "cpu", **kw})
+
+
+def params_of(scorer: Scorer):
+    return [p.detach() for p in scorer.parameters()]
+
+
+def test_grid_of_models_equals_models_trained_alone(tiny):
+    variants = [Variant("MIL"), Variant("CB-MIL 0.99", 0.99)]
+    grid = Trainer(tiny, variants, [0, 1], config()).run()
+    for model, (seed, variant) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        alone = Trainer(tiny, [variants[variant]], [seed], config()).run()
+        for a, b in zip(params_of(grid.bank.scorer(model)), params_of(alone.bank.scorer(0))):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_models_of_one_seed_start_equal_and_differ_only_by_the_loss(tiny):
+    # equal class counts: only raw weights (all < 1) make CB-MIL differ from MIL here
+    trainer = Trainer(tiny, [Variant("MIL"), Variant("CB 0.999", 0.999)], [3], config(normalize_weights=False))
+    first, second = (params_of(trainer.bank.scorer(m)) for m in (0, 1))
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    trainer.run()
+    first, second = (params_of(trainer.bank.scorer(m)) for m in (0, 1))
+    assert not all(torch.equal(a, b) for a, b in zip(first, second))
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tiny):
+    a = Trainer(tiny, [Variant("MIL")], [5], config()).run()
+    b = Trainer(tiny, [Variant("MIL")], [5], config()).run()
+    c = Trainer(tiny, [Variant("MIL")], [6], config()).run()
+    assert all(torch.equal(x, y) for x, y in zip(a.bank.parameters(), b.bank.parameters()))
+    assert not torch.equal(a.bank.w1, c.bank.w1)
+
+
+def test_resumed_run_ends_with_the_same_weights(tiny, tmp_path):
+    variants = paper_variants((0.99,))
+    whole = Trainer(tiny, variants, [0, 1], config(iterations=16)).run()
+    ckpt = tmp_path / "run.pt"
+    Trainer(tiny, variants, [0, 1], config(iterations=16)).run(iterations=7, checkpoint=ckpt)
+    resumed = Trainer(tiny, variants, [0, 1], config(iterations=16)).load(ckpt)
+    assert resumed.step_count == 7
+    resumed.run()
+    assert all(torch.equal(x, y) for x, y in zip(whole.bank.parameters(), resumed.bank.parameters()))
+    assert resumed.history["step"] == whole.history["step"]
+
+
+def test_checkpoint_for_other_seeds_is_refused(tiny, tmp_path):
+    ckpt = tmp_path / "run.pt"
+    Trainer(tiny, [Variant("MIL")], [0], config(iterations=2)).run(checkpoint=ckpt)
+    with pytest.raises(ValueError, match="other seeds or variants"):
+        Trainer(tiny, [Variant("MIL")], [1], config()).load(ckpt)
+
+
+def test_variant_weights_follow_the_training_counts(tiny):
+    table = variant_weights([Variant("MIL"), Variant("b", 0.9), Variant("lit", 0.9, sign=-1)],
+                            tiny.train_classes, normalize=False)
+    assert table.shape == (3, NORMAL_INDEX + 1)
+    assert torch.all(table[0] == 1)
+    expected = class_balanced_weights(np.full(13, 3), 0.9)
+    np.testing.assert_allclose(table[1, :13].numpy(), expected, rtol=1e-6)
+    assert torch.all(table[2, :13] < 0)
+
+
+def test_bank_scores_match_standalone_scorers(tiny):
+    trainer = Trainer(tiny, paper_variants((0.9,)), [0, 1], config(iterations=5)).run()
+    snippets = tiny.test_snippets[:50]
+    scores = score_snippets(trainer.bank, snippets)
+    assert scores.shape == (4, 50)
+    for m in range(4):
+        scorer = trainer.bank.scorer(m).eval()
+        with torch.no_grad():
+            expected = scorer(torch.as_tensor(snippets[:, 0])).numpy()
+        np.testing.assert_allclose(scores[m], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_ten_crop_scores_are_the_mean_of_crop_scores():
+    bank = ScorerBank(8, [0], 1).eval()
+    crops = np.random.default_rng(0).standard_normal((5, 10, 8)).astype(np.float32)
+    scores = score_snippets(bank, crops)
+    with torch.no_grad():
+        per_crop = bank.scorer(0).eval()(torch.as_tensor(crops)).numpy()
+    np.testing.assert_allclose(scores[0], per_crop.mean(axis=1), rtol=1e-5)
+
+
+def test_training_lowers_the_loss_and_evaluation_gives_aucs(tiny):
+    trainer = Trainer(tiny, [Variant("MIL")], [0], config(iterations=60, optimizer="adam", eval_every=30))
+    trainer.run(log_every=10)
+    losses = np.array(trainer.history["loss"])[:, 0]
+    assert losses[-3:].mean() < losses[:3].mean()
+    assert trainer.history["eval_step"] == [30, 60]
+    result = evaluate_bank(trainer.bank, tiny)[0]
+    assert 0 <= result["total_auc"] <= 1 and 0 <= result["abnormal_auc"] <= 1
+    assert set(result["per_class_auc"]) == set(CLASSES)
+
+
+def test_config_validation_and_device():
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="crop"):
+        TrainConfig(crop="centre")
+    assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert select_device("cpu").type == "cpu"
+
+
+def test_crop_mean_uses_the_crop_average():
+    data = make_dataset("ci", seed=0, train_counts=TINY, test_counts={c: 1 for c in CLASSES} | {"Normal": 3},
+                        max_snippets=30)
+    data.train_bags = np.repeat(data.train_bags, 3, axis=1) + np.arange(3, dtype=np.float32)[None, :, None, None]
+    data.test_snippets = np.repeat(data.test_snippets, 3, axis=1)
+    trainer = Trainer(data, [Variant("MIL")], [0], config(crop="mean"))
+    assert trainer.bags.shape[1] == 1
+    torch.testing.assert_close(trainer.bags[:, 0], torch.as_tensor(data.train_bags).mean(1))
