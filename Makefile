@@ -22,7 +22,7 @@ test: $(STAMP)
 	CBMIL_PROFILE=ci $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 reproduce: $(STAMP)
-	$(PY) -m cbmil data summary --source synthetic --preset full
+	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 3 --iterations 1000 --out results
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

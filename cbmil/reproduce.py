@@ -24,8 +24,7 @@ import torch
 
 from . import metrics, paper, plots
 from .dataset import VADDataset
-from .frames import frame_scores
-from .train import TrainConfig, Trainer, paper_variants, score_snippets
+from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_snippets
 from .ucf_crime import CLASSES
 
 PAPER_BETAS = (0.9, 0.99, 0.999, 0.9999)
@@ -37,11 +36,12 @@ class Study:
     """Per-seed results of a ``seeds x variants`` grid and the tables built from them.
 
     ``total[s, v]``, ``abnormal[s, v]`` (fractions) and ``per_class[s, v, c]`` hold the
-    metrics of variant v (0 = MIL) trained with seed s.
+    metrics of variant v (0 = MIL) trained with seed s; ``snippet_scores [M, S]`` the test
+    snippet scores of every model (m = s * V + v).
     """
 
-    def __init__(self, trainer: Trainer, results: list[dict], label: str):
-        self.trainer, self.label = trainer, label
+    def __init__(self, trainer: Trainer, results: list[dict], label: str, snippet_scores: np.ndarray):
+        self.trainer, self.label, self.snippet_scores = trainer, label, snippet_scores
         self.variants, self.seeds = trainer.variants, trainer.seeds
         s, v = len(self.seeds), len(self.variants)
         self.results = results
@@ -128,12 +128,8 @@ def run_study(data: VADDataset, betas=PAPER_BETAS, seeds=(0, 1, 2), config: Trai
     """Train MIL + CB-MIL at each beta for each seed (one vectorized run) and evaluate all models."""
     trainer = Trainer(data, paper_variants(betas), seeds, config).run()
     scores = score_snippets(trainer.bank, data.test_snippets)
-    labels = np.asarray(data.test_frame_labels)
-    results = [metrics.evaluate(frame_scores(s, data.test_offsets, data.test_n_frames, trainer.config.protocol),
-                                labels, data.test_frame_offsets, data.test_classes) for s in scores]
-    study = Study(trainer, results, label)
-    study.snippet_scores = scores
-    return study
+    results = evaluate_bank(trainer.bank, data, trainer.config.protocol, snippet_scores=scores)
+    return Study(trainer, results, label, scores)
 
 
 # ---------------------------------------------------------------------- writing

@@ -1,0 +1,57 @@
+"""Helpers the walkthrough notebooks share: the run profile, figure saving, the real-data folder.
+
+``CBMIL_PROFILE`` selects sizes: ``"full"`` (default; what the committed notebook outputs come
+from) or ``"ci"`` (small and fast, what ``make test`` executes). In the "ci" profile figures go
+to a temporary folder so that a test run never overwrites the committed ``figures/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+PROFILES = ("ci", "full")
+
+
+def profile() -> str:
+    value = os.environ.get("CBMIL_PROFILE", "full")
+    if value not in PROFILES:
+        raise ValueError(f"CBMIL_PROFILE must be one of {PROFILES}, got {value!r}")
+    return value
+
+
+def pick(ci, full):
+    """``ci`` in the "ci" profile, ``full`` in the "full" one."""
+    return ci if profile() == "ci" else full
+
+
+def repo_root() -> Path:
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "cbmil").is_dir():
+            return folder
+    return here
+
+
+def figures_dir() -> Path:
+    """``figures/`` of the repository in the "full" profile, a temporary folder in "ci"."""
+    if profile() == "full":
+        folder = repo_root() / "figures"
+    else:
+        folder = Path(tempfile.gettempdir()) / "cbmil-figures-ci"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def savefig(fig, name: str) -> Path:
+    """Save ``fig`` as ``name.png`` (150 dpi) in :func:`figures_dir`; return the path."""
+    path = figures_dir() / f"{name}.png"
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    return path
+
+
+def data_dir() -> Path | None:
+    """The real-data folder named by ``CBMIL_DATA_DIR``, or None when it is not set."""
+    value = os.environ.get("CBMIL_DATA_DIR")
+    return Path(value) if value and Path(value).is_dir() else None
