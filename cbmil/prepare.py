@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .dataset import offsets_from_lengths, write_meta
 from .features import N_SEGMENTS, FeatureSource, check_features, index_feature_folder, read_c3d_txt, segment_bounds

@@ -189,7 +189,7 @@ def table1_markdown(rows: list[dict], betas, label: str) -> str:
             star = "*" if r[f"change_{tag}_exceeds_noise"] else ""
             cells.append(f"{r[f'change_{tag}']:+.2f} ± {_fmt(r[f'change_{tag}_std'])}{star}")
             if b in paper.TABLE1_BETAS:
-                cells.append(f"{r[f'paper_change_{tag}']:+.1f}")
+                cells.append(f"{r[f'paper_change_{tag}']:+g}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

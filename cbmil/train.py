@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import metrics
 from .dataset import VADDataset

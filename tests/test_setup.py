@@ -23,3 +23,14 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and re.search(r"^make test\s*$", ci, re.M)
     assert "set -euo pipefail" in ci and "CBMIL_DATA_DIR" in ci
+
+
+def test_every_referenced_figure_is_committed():
+    readme = (ROOT / "README.md").read_text()
+    names = set(re.findall(r"\(figures/([\w.\-]+\.png)\)", readme))
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        names |= {f"{n}.png" for n in re.findall(r'savefig\(fig, f?\\?"([\w.\-{}]+)\\?"\)', nb.read_text())
+                  if "{" not in n}
+    assert len(names) > 10
+    missing = sorted(n for n in names if not (ROOT / "figures" / n).is_file())
+    assert not missing, f"referenced but not in figures/: {missing} (run `make notebooks`)"

@@ -1,0 +1,191 @@
+"""Training-step benchmark: the machine's matmul limit, the kit's step, vectorized models, and a
+public-style loop on the same ten-crop files.
+
+    python benchmarks/bench_train.py [--json] [--device cpu|cuda] [--dim 2048] [--videos 40]
+                                     [--sweep-iterations 0]
+
+Everything is measured in one run, on one generated ten-crop folder, with warm-up and the
+median of ``--repeats`` timings:
+
+* ``limit_gflops``: fp32 matrix product of the first layer's shape ``[1920, D] @ [D, 512]``.
+* the kit's step for one model (the paper's batch: 30 + 30 bags of 32 segments), in seconds and
+  in GFLOP/s counting the FLOPs really executed (layer 1 forward and weight gradient — the input
+  needs no gradient — plus layers 2 and 3), and its ratio to the limit;
+* M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
+* a public-style loop on the same files: ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk for
+  every sampled video, a DataLoader re-created every step, each of the 10 crops its own bag
+  (3 + 3 videos per step = 30 + 30 bags, the same compute as the kit's step);
+* optionally (``--sweep-iterations N``) a whole sweep: MIL + 4 betas x 5 seeds, N steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cbmil import dataset
+from cbmil.features import segment_pool
+from cbmil.losses import mil_ranking_loss
+from cbmil.model import Scorer
+from cbmil.prepare import prepare
+from cbmil.synthetic import write_feature_folders
+from cbmil.train import TrainConfig, Trainer, paper_variants, select_device
+from cbmil.ucf_crime import CLASSES
+
+H1, H2, BAGS, SEGMENTS = 512, 32, 30, 32
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def median_time(fn, device, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def step_flops(dim: int, rows: int = 2 * BAGS * SEGMENTS) -> float:
+    """FLOPs executed by one model's training step (layer 1 needs no input gradient)."""
+    layer1 = 2 * 2 * rows * dim * H1             # forward + weight gradient
+    layer2 = 3 * 2 * rows * H1 * H2              # forward + input gradient + weight gradient
+    layer3 = 3 * 2 * rows * H2                   # same for the 32 -> 1 layer
+    return float(layer1 + layer2 + layer3)
+
+
+class VideoFolder(torch.utils.data.Dataset):
+    """The public-style dataset: one ``[T, 10, D]`` file read and pooled per item."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        feats = np.load(self.files[i])                        # [T, 10, D], read from disk every time
+        return torch.from_numpy(np.moveaxis(segment_pool(feats), 0, 1).copy())   # [10, 32, D]
+
+
+def public_style_step(model, optimizer, abnormal, normal, videos_per_step: int):
+    """One step of the public-style loop: new DataLoaders, each crop its own bag."""
+    a_loader = torch.utils.data.DataLoader(abnormal, batch_size=videos_per_step, shuffle=True)
+    n_loader = torch.utils.data.DataLoader(normal, batch_size=videos_per_step, shuffle=True)
+    a = next(iter(a_loader)).flatten(0, 1)                    # [videos * 10, 32, D]: crops as bags
+    n = next(iter(n_loader)).flatten(0, 1)
+    scores = model(torch.cat([a, n]))
+    loss = mil_ranking_loss(scores[: len(a)], scores[len(a):])
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dim", type=int, default=2048)
+    parser.add_argument("--videos", type=int, default=40, help="abnormal (and normal) training videos generated")
+    parser.add_argument("--max-snippets", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--sweep-iterations", type=int, default=0, help="time MIL + 4 betas x 5 seeds for N steps")
+    parser.add_argument("--workdir", help="folder for the generated files (default: a temporary one)")
+    args = parser.parse_args()
+    device = select_device(args.device)
+    torch.manual_seed(0)
+    out = {"device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
+           else (platform.processor() or platform.machine()), "threads": torch.get_num_threads(),
+           "torch": torch.__version__, "dim": args.dim}
+
+    # --- the machine's limit: a matrix product of layer 1's shape
+    rows = 2 * BAGS * SEGMENTS
+    x = torch.randn(rows, args.dim, device=device)
+    w = torch.randn(args.dim, H1, device=device)
+    t = median_time(lambda: x @ w, device, args.repeats * 3)
+    out["limit_gflops"] = 2 * rows * args.dim * H1 / t / 1e9
+
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        per_class = max(1, args.videos // len(CLASSES))
+        counts = {c: per_class for c in CLASSES} | {"Normal": per_class * len(CLASSES)}
+        test_counts = {c: 1 for c in CLASSES} | {"Normal": 2}
+        dirs = write_feature_folders(Path(tmp) / "src", "ten_crop", preset="full", dim=args.dim,
+                                     train_counts=counts, test_counts=test_counts, max_snippets=args.max_snippets)
+        data = dataset.load(prepare(dirs["train"], dirs["test"], dirs["annotations"], Path(tmp) / "cache",
+                                    progress=False))
+        out["train_videos"] = int(len(data.train_classes))
+
+        # --- the kit's step, one model
+        cfg = TrainConfig(device=str(device), progress=False)
+        single = Trainer(data, paper_variants(())[:1], [0], cfg)
+        t1 = median_time(single.step, device, args.repeats)
+        out["step_seconds"] = t1
+        out["steps_per_second"] = 1 / t1
+        out["step_gflops"] = step_flops(args.dim) / t1 / 1e9
+        out["ratio_to_limit"] = out["step_gflops"] / out["limit_gflops"]
+
+        # --- M models vectorized vs M single steps
+        for m, (seeds, variants) in {1: (1, 1), 5: (1, 5), 20: (4, 5)}.items():
+            bank = Trainer(data, paper_variants()[:variants], list(range(seeds)), cfg)
+            tm = median_time(bank.step, device, max(3, args.repeats // (1 + m // 5)))
+            out[f"vectorized_m{m}_step_seconds"] = tm
+            out[f"vectorized_m{m}_cost_ratio"] = tm / (m * t1)
+
+        # --- the public-style loop on the same files
+        files = sorted(dirs["train"].glob("*_i3d.npy"))
+        abnormal = VideoFolder([f for f in files if not f.name.startswith("Normal")])
+        normal = VideoFolder([f for f in files if f.name.startswith("Normal")])
+        model = Scorer(args.dim).to(device)
+        opt = torch.optim.Adagrad(model.parameters(), lr=1e-3)
+        videos = BAGS // 10
+        tp = median_time(lambda: public_style_step(model.cpu(), opt, abnormal, normal, videos), device,
+                         args.repeats) if device.type == "cpu" else None
+        if tp is not None:
+            out["public_loop_step_seconds"] = tp
+            out["speedup_vs_public_loop"] = tp / t1
+
+        if args.sweep_iterations:
+            sweep = Trainer(data, paper_variants(), list(range(5)), TrainConfig(
+                iterations=args.sweep_iterations, device=str(device), progress=False))
+            sync(device)
+            start = time.perf_counter()
+            sweep.run()
+            sync(device)
+            out["sweep_models"] = sweep.bank.n_models
+            out["sweep_iterations"] = args.sweep_iterations
+            out["sweep_seconds"] = time.perf_counter() - start
+
+    if args.json:
+        print(json.dumps(out))
+        return
+    print(f"device {out['device']} ({out['device_name']}, {out['threads']} threads), torch {out['torch']}, D = {args.dim}")
+    print(f"{'matmul limit (layer-1 shape)':<44}{out['limit_gflops']:10.1f} GFLOP/s")
+    print(f"{'kit step, one model':<44}{1e3 * t1:10.1f} ms  {out['step_gflops']:6.1f} GFLOP/s "
+          f"= {100 * out['ratio_to_limit']:.0f} % of the limit")
+    for m in (1, 5, 20):
+        print(f"{f'{m} models vectorized':<44}{1e3 * out[f'vectorized_m{m}_step_seconds']:10.1f} ms  "
+              f"= {out[f'vectorized_m{m}_cost_ratio']:.2f} x {m} single steps")
+    if "public_loop_step_seconds" in out:
+        print(f"{'public-style loop (files, new DataLoader)':<44}{1e3 * out['public_loop_step_seconds']:10.1f} ms  "
+              f"kit is {out['speedup_vs_public_loop']:.1f} x faster")
+    if args.sweep_iterations:
+        print(f"{'sweep':<44}{out['sweep_models']} models x {args.sweep_iterations} steps: {out['sweep_seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

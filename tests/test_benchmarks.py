@@ -1,0 +1,21 @@
+"""Smoke test of the prepared GPU check in its CPU mode (tiny sizes): it must run and print figures."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
+    run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--device", "cpu"],
+                         capture_output=True, text=True, env={**os.environ, "PY": sys.executable}, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    for key in ("limit_gflops", "step_seconds", "step_gflops", "ratio_to_limit", "public_loop_step_seconds",
+                "speedup_vs_public_loop", "vectorized_m20_cost_ratio", "device", "sweep_seconds"):
+        assert key in figures, key
+    assert figures["device"] == "cpu" and figures["sweep_models"] == 25
+    assert figures["step_seconds"] > 0 and figures["limit_gflops"] > 0

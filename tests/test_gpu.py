@@ -1,0 +1,46 @@
+"""CUDA checks (run by benchmarks/gpu_check.sh on a GPU machine; skipped without CUDA)."""
+
+import pytest
+import torch
+
+from cbmil.synthetic import make_dataset
+from cbmil.train import TrainConfig, Trainer, Variant, evaluate_bank, select_device
+from cbmil.ucf_crime import CLASSES
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_dataset("ci", seed=0, train_counts=TINY, test_counts={c: 1 for c in CLASSES} | {"Normal": 3},
+                        max_snippets=60)
+
+
+def config(device, **kw):
+    return TrainConfig(**{"iterations": 12, "batch_size": 6, "progress": False, "device": device, **kw})
+
+
+def test_auto_device_is_cuda_and_everything_lives_there(tiny):
+    assert select_device("auto").type == "cuda"
+    trainer = Trainer(tiny, [Variant("MIL")], [0], config("auto"))
+    assert trainer.bags.is_cuda and all(p.is_cuda for p in trainer.bank.parameters())
+    assert trainer.step().is_cuda
+
+
+def test_vectorized_equals_single_on_cuda(tiny):
+    variants = [Variant("MIL"), Variant("CB", 0.99)]
+    grid = Trainer(tiny, variants, [0, 1], config("cuda")).run()
+    alone = Trainer(tiny, [variants[1]], [1], config("cuda")).run()
+    for a, b in zip(grid.bank.scorer(3).parameters(), alone.bank.scorer(0).parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_cuda_runs_repeat_and_agree_with_cpu_within_tolerance(tiny):
+    a = Trainer(tiny, [Variant("MIL")], [0], config("cuda")).run()
+    b = Trainer(tiny, [Variant("MIL")], [0], config("cuda")).run()
+    for x, y in zip(a.bank.parameters(), b.bank.parameters()):
+        torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
+    auc_gpu = evaluate_bank(a.bank, tiny)[0]["total_auc"]
+    assert 0 <= auc_gpu <= 1
