@@ -138,7 +138,7 @@ class Trainer:
         if not self.variants or not self.seeds:
             raise ValueError("Trainer needs at least one variant and one seed")
         self.device = select_device(config.device)
-        bags = torch.as_tensor(np.asarray(data.train_bags, dtype=np.float32))  # [N, C, 32, D]
+        bags = torch.from_numpy(np.array(data.train_bags, dtype=np.float32))  # [N, C, 32, D], read into memory
         if config.crop == "mean":
             bags = bags.mean(dim=1, keepdim=True)
         self.bags = bags.to(self.device)
