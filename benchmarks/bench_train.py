@@ -12,9 +12,11 @@ median of ``--repeats`` timings:
   in GFLOP/s counting the FLOPs really executed (layer 1 forward and weight gradient — the input
   needs no gradient — plus layers 2 and 3), and its ratio to the limit;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
-* a public-style loop on the same files: ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk for
-  every sampled video, a DataLoader re-created every step, each of the 10 crops its own bag
-  (3 + 3 videos per step = 30 + 30 bags, the same compute as the kit's step);
+* a public-style loop on the same files, as public UCF-Crime MIL code runs: a batch of 30 + 30
+  videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled, DataLoaders
+  re-created every step, each of the 10 crops its own bag (so 300 + 300 bags per step). Its
+  per-step time is compared with the kit's step (30 + 30 bags, one random crop each), and
+  ``speedup_per_bag`` also divides by the 10x larger number of bags it scores;
 * optionally (``--sweep-iterations N``) a whole sweep: MIL + 4 betas x 5 seeds, N steps.
 """
 
@@ -32,7 +34,6 @@ import numpy as np
 import torch
 
 from cbmil import dataset
-from cbmil.features import segment_pool
 from cbmil.losses import mil_ranking_loss
 from cbmil.model import Scorer
 from cbmil.prepare import prepare
@@ -80,7 +81,10 @@ class VideoFolder(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         feats = np.load(self.files[i])                        # [T, 10, D], read from disk every time
-        return torch.from_numpy(np.moveaxis(segment_pool(feats), 0, 1).copy())   # [10, 32, D]
+        # pooled the way public loaders do it: a Python loop of per-segment means
+        bounds = np.linspace(0, len(feats), SEGMENTS + 1).astype(int)
+        pooled = np.stack([feats[a:b].mean(0) if b > a else feats[a] for a, b in zip(bounds[:-1], bounds[1:])])
+        return torch.from_numpy(np.ascontiguousarray(np.moveaxis(pooled, 0, 1)))   # [10, 32, D]
 
 
 def public_style_step(model, optimizer, abnormal, normal, videos_per_step: int):
@@ -150,14 +154,15 @@ def main() -> None:
         files = sorted(dirs["train"].glob("*_i3d.npy"))
         abnormal = VideoFolder([f for f in files if not f.name.startswith("Normal")])
         normal = VideoFolder([f for f in files if f.name.startswith("Normal")])
-        model = Scorer(args.dim).to(device)
-        opt = torch.optim.Adagrad(model.parameters(), lr=1e-3)
-        videos = BAGS // 10
-        tp = median_time(lambda: public_style_step(model.cpu(), opt, abnormal, normal, videos), device,
-                         args.repeats) if device.type == "cpu" else None
-        if tp is not None:
+        if device.type == "cpu":  # the public loop is a CPU-side data path; timed on CPU only
+            model = Scorer(args.dim)
+            opt = torch.optim.Adagrad(model.parameters(), lr=1e-3)
+            tp = median_time(lambda: public_style_step(model, opt, abnormal, normal, BAGS), device,
+                             max(3, args.repeats // 2), warmup=1)
             out["public_loop_step_seconds"] = tp
+            out["public_loop_bags_per_step"] = 2 * BAGS * 10
             out["speedup_vs_public_loop"] = tp / t1
+            out["speedup_per_bag"] = tp / t1 / 10
 
         if args.sweep_iterations:
             sweep = Trainer(data, paper_variants(), list(range(5)), TrainConfig(
@@ -182,7 +187,8 @@ def main() -> None:
               f"= {out[f'vectorized_m{m}_cost_ratio']:.2f} x {m} single steps")
     if "public_loop_step_seconds" in out:
         print(f"{'public-style loop (files, new DataLoader)':<44}{1e3 * out['public_loop_step_seconds']:10.1f} ms  "
-              f"kit is {out['speedup_vs_public_loop']:.1f} x faster")
+              f"kit is {out['speedup_vs_public_loop']:.1f} x faster per step "
+              f"({out['speedup_per_bag']:.1f} x per bag scored: it scores 600 bags a step)")
     if args.sweep_iterations:
         print(f"{'sweep':<44}{out['sweep_models']} models x {args.sweep_iterations} steps: {out['sweep_seconds']:.1f} s")
 

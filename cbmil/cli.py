@@ -7,7 +7,7 @@ import json
 import sys
 
 from . import dataset as ds
-from .reproduce import add_arguments
+from .paper import BETAS
 
 
 def load_source(source: str, preset: str = "ci", seed: int = 0) -> ds.VADDataset:
@@ -46,6 +46,35 @@ def _prepare(args) -> int:
     return 0
 
 
+def _reproduce(args) -> int:
+    from .reproduce import main as reproduce  # torch and matplotlib load only for this command
+    return reproduce(args)
+
+
+def add_reproduce_arguments(parser) -> None:
+    parser.add_argument("--data", default="synthetic", help="'synthetic' or a cache folder from `data prepare`")
+    parser.add_argument("--preset", default="ci", choices=["ci", "full"],
+                        help="synthetic data preset and default seeds/iterations (ci: 2 seeds x 300; full: 3 x 1000)")
+    parser.add_argument("--betas", type=float, nargs="+", default=list(BETAS), help="CB-MIL betas")
+    parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
+    parser.add_argument("--iterations", type=int, help="training steps per model")
+    parser.add_argument("--out", default="results", help="folder for tables and runs.json")
+    parser.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic dataset")
+    parser.add_argument("--balanced", action="store_true", help="synthetic only: class-balanced training split")
+    parser.add_argument("--optimizer", default="adagrad", choices=["adagrad", "adam", "sgd"])
+    parser.add_argument("--pairing", default="paired", choices=["paired", "all"])
+    parser.add_argument("--sparsity", default="linear", choices=["linear", "squared"])
+    parser.add_argument("--raw-weights", action="store_true",
+                        help="raw eq. (2) weights instead of Cui et al.'s normalised ones (sum = 13)")
+    parser.add_argument("--crop", default="random", choices=["random", "mean"])
+    parser.add_argument("--batch-size", type=int, default=30, help="abnormal (and normal) bags per step")
+    parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_reproduce)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cbmil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     prep.set_defaults(func=_prepare)
 
     rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
-    add_arguments(rep)
+    add_reproduce_arguments(rep)
     return parser
 
 

@@ -203,11 +203,21 @@ def segment_pool(snippets: np.ndarray, n: int = N_SEGMENTS) -> np.ndarray:
     snippets = np.asarray(snippets)
     if snippets.ndim < 1 or snippets.shape[0] < 1:
         raise ValueError(f"snippets must have shape [T, ...] with T >= 1, got {snippets.shape}")
-    bounds = segment_bounds(snippets.shape[0], n)
-    starts, sizes = bounds[:-1], np.diff(bounds)
-    # reduceat sums snippets[starts[i]:starts[i+1]] and, for an empty segment, returns
-    # snippets[starts[i]] itself: exactly the rule above once divided by max(size, 1).
-    sums = np.add.reduceat(snippets.astype(np.float64, copy=False), starts, axis=0)
-    # reduceat's last segment runs to the end of the array, which is bounds[-1] = T.
-    shape = (n,) + (1,) * (snippets.ndim - 1)
-    return (sums / np.maximum(sizes, 1).reshape(shape)).astype(np.float32)
+    weights = pooling_matrix(snippets.shape[0], n)
+    dtype = np.float64 if snippets.dtype == np.float64 else np.float32
+    flat = snippets.reshape(snippets.shape[0], -1).astype(dtype, copy=False)
+    # one matrix product [n, T] @ [T, rest]: several times faster than a strided reduction
+    return (weights.astype(dtype) @ flat).reshape((n,) + snippets.shape[1:]).astype(np.float32)
+
+
+def pooling_matrix(n_snippets: int, n: int = N_SEGMENTS) -> np.ndarray:
+    """``[n, T]`` float32 matrix whose row i averages segment i's snippets (the rule of
+    :func:`segment_pool`; an empty segment's row picks the snippet at its start)."""
+    bounds = segment_bounds(n_snippets, n)
+    weights = np.zeros((n, n_snippets), dtype=np.float32)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        if b > a:
+            weights[i, a:b] = 1.0 / (b - a)
+        else:
+            weights[i, a] = 1.0
+    return weights

@@ -101,7 +101,10 @@ class ScorerBank(nn.Module):
         s, v = len(self.seeds), self.n_variants
         h1, h2 = self.hidden
         r = x.shape[-2]
-        h = torch.relu(torch.matmul(x, self.w1) + self.b1)  # [S, R, V*H1]
+        if x.dim() == 3:
+            h = torch.relu(torch.baddbmm(self.b1, x, self.w1))  # [S, R, V*H1], bias fused in the product
+        else:
+            h = torch.relu(torch.matmul(x, self.w1) + self.b1)  # one input shared by all seeds
         h = h.view(s, r, v, h1)
         if masks is not None:
             h = h * masks[0].unsqueeze(2)

@@ -5,6 +5,9 @@ Supervised Video Anomaly Detection", Tables 1 and 2 (I3D features, UCF-Crime, on
 Sultani, Chen & Shah (CVPR 2018) for the C3D MIL baseline.
 """
 
+#: The betas of the paper's sweep.
+BETAS = (0.9, 0.99, 0.999, 0.9999)
+
 #: Table 2: (Abnormal AUC %, Total AUC %) per method; keys: None = MIL, else beta.
 TABLE2 = {
     None: (76.22, 84.95),

@@ -15,7 +15,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .dataset import offsets_from_lengths, write_meta
-from .features import N_SEGMENTS, FeatureSource, check_features, index_feature_folder, read_c3d_txt, segment_bounds
+from .features import (N_SEGMENTS, FeatureSource, check_features, index_feature_folder, read_c3d_txt, segment_bounds,
+                       segment_pool)
 from .frames import frame_ground_truth, snippet_frames
 from .ucf_crime import TEST_ANNOTATIONS, TRAIN_LIST, parse_frame_counts, parse_test_annotations, parse_train_list
 
@@ -26,21 +27,36 @@ SLICE_BYTES = 64 * 2**20
 class _Reader:
     """Reads time slices ``[t0:t1]`` of one video as float32 ``[t, C, D]``, checked finite."""
 
-    def __init__(self, source: FeatureSource, dim: int):
+    def __init__(self, source: FeatureSource, dim: int, whole: bool = False):
+        """``whole``: read the files in one go (plain reads beat page faults on a memory map);
+        otherwise memory-map them and read slices (long videos, memory bounded by a slice)."""
         self.source, self.dim = source, dim
         if source.layout == "c3d":
             self.arrays = [read_c3d_txt(source.paths[0])]
         else:
-            self.arrays = [np.load(p, mmap_mode="r", allow_pickle=False) for p in source.paths]
+            self.arrays = [np.load(p, mmap_mode=None if whole else "r", allow_pickle=False) for p in source.paths]
 
-    def read(self, t0: int, t1: int) -> np.ndarray:
+    def read(self, t0: int, t1: int, check: bool = True) -> np.ndarray:
         src = self.source
         if src.layout == "ten_crop":
             x = np.asarray(self.arrays[0][t0:t1], dtype=np.float32)
         else:
             x = np.stack([np.asarray(a[t0:t1], dtype=np.float32) for a in self.arrays], axis=1)
-        check_features(x, f"{src.paths[0]} (snippets {t0}..{t1 - 1})", self.dim)
+        if check:
+            check_features(x, f"{src.paths[0]} (snippets {t0}..{t1 - 1})", self.dim)
         return x
+
+
+def _pool_whole(reader: "_Reader", t: int, reduce) -> np.ndarray:
+    """32 segment means ``[32, C, D]`` of a video read whole (:func:`segment_pool`).
+
+    NaN/Inf are caught on the small pooled result, which any non-finite input makes
+    non-finite; only then is the video re-read with the element-wise check that names it.
+    """
+    pooled = segment_pool(reduce(reader.read(0, t, check=False)), N_SEGMENTS)
+    if not np.isfinite(pooled).all():
+        reader.read(0, t)  # raises, naming the file and the snippets
+    return pooled
 
 
 def _missing(records, sources, folder) -> list[str]:
@@ -122,20 +138,23 @@ def prepare(train_dir, test_dir, annotations_dir, out, crop_mean: bool = False,
 
     bar = tqdm(total=len(train_records) + len(test_records), desc="prepare", unit="video", disable=not progress)
     for i, record in enumerate(train_records):
-        reader = _Reader(train_sources[record.key], dim)
         t = shapes[record.key][0]
-        bounds = segment_bounds(t, N_SEGMENTS)
-        for s in range(N_SEGMENTS):
-            a, b = bounds[s], max(bounds[s + 1], bounds[s] + 1)  # empty segment: the snippet at its start
-            acc = np.zeros((out_crops, dim), dtype=np.float64)
-            for t0 in range(a, b, step):
-                acc += reduce(reader.read(t0, min(t0 + step, b))).sum(axis=0, dtype=np.float64)
-            bags[i, :, s] = acc / (b - a)
+        reader = _Reader(train_sources[record.key], dim, whole=t * row_bytes <= SLICE_BYTES)
+        if t * row_bytes <= SLICE_BYTES:
+            bags[i] = np.moveaxis(_pool_whole(reader, t, reduce), 0, 1)
+        else:  # a long video: one segment (and within it one slice) at a time
+            bounds = segment_bounds(t, N_SEGMENTS)
+            for s in range(N_SEGMENTS):
+                a, b = bounds[s], max(bounds[s + 1], bounds[s] + 1)  # empty segment: the snippet at its start
+                acc = np.zeros((out_crops, dim), dtype=np.float64)
+                for t0 in range(a, b, step):
+                    acc += reduce(reader.read(t0, min(t0 + step, b))).sum(axis=0, dtype=np.float64)
+                bags[i, :, s] = acc / (b - a)
         bar.update()
     offsets = offsets_from_lengths(test_lengths)
     labels = []
     for v, record in enumerate(test_records):
-        reader = _Reader(test_sources[record.key], dim)
+        reader = _Reader(test_sources[record.key], dim, whole=test_lengths[v] * row_bytes <= SLICE_BYTES)
         for t0 in range(0, test_lengths[v], step):
             t1 = min(t0 + step, test_lengths[v])
             snippets[offsets[v] + t0: offsets[v] + t1] = reduce(reader.read(t0, t1))

@@ -27,7 +27,7 @@ from .dataset import VADDataset
 from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_snippets
 from .ucf_crime import CLASSES
 
-PAPER_BETAS = (0.9, 0.99, 0.999, 0.9999)
+PAPER_BETAS = paper.BETAS
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
 PRESETS = {"ci": {"seeds": 2, "iterations": 300}, "full": {"seeds": 3, "iterations": 1000}}
 
@@ -242,30 +242,6 @@ def write_figures(study: Study, t1: list[dict], t2: list[dict], folder, prefix: 
 
 
 # ---------------------------------------------------------------------- command line
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--data", default="synthetic", help="'synthetic' or a cache folder from `data prepare`")
-    parser.add_argument("--preset", default="ci", choices=sorted(PRESETS),
-                        help="synthetic data preset and default seeds/iterations (ci: 2 seeds x 300; full: 3 x 1000)")
-    parser.add_argument("--betas", type=float, nargs="+", default=list(PAPER_BETAS), help="CB-MIL betas")
-    parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
-    parser.add_argument("--iterations", type=int, help="training steps per model")
-    parser.add_argument("--out", default="results", help="folder for tables and runs.json")
-    parser.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic dataset")
-    parser.add_argument("--balanced", action="store_true", help="synthetic only: class-balanced training split")
-    parser.add_argument("--optimizer", default="adagrad", choices=["adagrad", "adam", "sgd"])
-    parser.add_argument("--pairing", default="paired", choices=["paired", "all"])
-    parser.add_argument("--sparsity", default="linear", choices=["linear", "squared"])
-    parser.add_argument("--raw-weights", action="store_true",
-                        help="raw eq. (2) weights instead of Cui et al.'s normalised ones (sum = 13)")
-    parser.add_argument("--crop", default="random", choices=["random", "mean"])
-    parser.add_argument("--batch-size", type=int, default=30, help="abnormal (and normal) bags per step")
-    parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=main)
-
 
 def main(args) -> int:
     from .cli import load_source

@@ -142,7 +142,7 @@ class Trainer:
         if config.crop == "mean":
             bags = bags.mean(dim=1, keepdim=True)
         self.bags = bags.to(self.device)
-        self.classes = torch.as_tensor(np.asarray(data.train_classes), dtype=torch.long)
+        self.classes = torch.from_numpy(np.array(data.train_classes, dtype=np.int64))
         self.abnormal = torch.nonzero(self.classes != NORMAL_INDEX).flatten()
         self.normal = torch.nonzero(self.classes == NORMAL_INDEX).flatten()
         if len(self.abnormal) < config.batch_size or len(self.normal) < config.batch_size:
@@ -154,6 +154,8 @@ class Trainer:
         # one stream per seed for batches and crops, one per seed for dropout masks (on device)
         self.batch_rng = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.mask_rng = [torch.Generator(self.device).manual_seed(s + 7919) for s in self.seeds]
+        keep_units = round((1.0 - config.dropout) * 2**16)
+        self._threshold, self._scale = keep_units - 2**15, 2**16 / max(keep_units, 1)
         self.step_count = 0
         self.history = {"step": [], "loss": [], "eval_step": [], "total_auc": [], "abnormal_auc": []}
         self.seconds = 0.0
@@ -167,25 +169,34 @@ class Trainer:
         """Each seed's next batch: features ``[S, 2B * 32, D]`` (abnormal bags first) and the
         abnormal bags' classes ``[S, B]``."""
         b, n_crops = self.config.batch_size, self.bags.shape[1]
-        rows, classes = [], []
+        index, crops = [], []
         for g in self.batch_rng:
-            idx = torch.cat([self.abnormal[torch.randperm(len(self.abnormal), generator=g)[:b]],
-                             self.normal[torch.randperm(len(self.normal), generator=g)[:b]]])
-            crop = torch.randint(n_crops, (2 * b,), generator=g)
-            rows.append(self.bags[idx.to(self.device), crop.to(self.device)])  # [2B, 32, D]
-            classes.append(self.classes[idx[:b]])
-        x = torch.stack(rows).flatten(1, 2)
-        return x, torch.stack(classes).to(self.device)
+            index.append(torch.cat([self.abnormal[torch.randperm(len(self.abnormal), generator=g)[:b]],
+                                    self.normal[torch.randperm(len(self.normal), generator=g)[:b]]]))
+            crops.append(torch.randint(n_crops, (2 * b,), generator=g))
+        index, crops = torch.stack(index), torch.stack(crops)  # [S, 2B]
+        x = self.bags[index.to(self.device), crops.to(self.device)]  # one gather: [S, 2B, 32, D]
+        return x.flatten(1, 2), self.classes[index[:, :b]].to(self.device)
 
     def masks(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inverted-dropout masks ``([S, R, H1], [S, R, H2])``, one pair per seed."""
-        keep = 1.0 - self.config.dropout
+        """Inverted-dropout masks ``([S, R, H1], [S, R, H2])``, one pair per seed.
+
+        Drawn as 16 random bits per unit (one 64-bit draw per four units), kept when below
+        ``round(keep * 2**16)``: the keep probability is exact to 1e-5 and the draw costs a
+        fraction of ``bernoulli_`` (which made up about a fifth of a CPU step).
+        """
         h1, h2 = self.config.hidden
         out1, out2 = [], []
         for g in self.mask_rng:
-            out1.append(torch.empty(rows, h1, device=self.device).bernoulli_(keep, generator=g))
-            out2.append(torch.empty(rows, h2, device=self.device).bernoulli_(keep, generator=g))
-        return torch.stack(out1).div_(keep), torch.stack(out2).div_(keep)
+            out1.append(self._mask(rows * h1, g).view(rows, h1))
+            out2.append(self._mask(rows * h2, g).view(rows, h2))
+        return torch.stack(out1), torch.stack(out2)
+
+    def _mask(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        words = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), generator=generator, device=self.device,
+                              dtype=torch.int64)
+        bits = words.view(torch.int16)[:n]  # uniform on [-32768, 32767]
+        return (bits < self._threshold).to(torch.float32).mul_(self._scale)
 
     def step(self) -> torch.Tensor:
         """One optimisation step of every model; returns the per-model losses ``[M]``."""
@@ -272,10 +283,11 @@ class Trainer:
 
 
 def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # fused kernels: one pass over each parameter instead of several (a few % of a CPU step)
     if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
