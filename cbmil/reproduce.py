@@ -189,7 +189,8 @@ def table1_markdown(rows: list[dict], betas, label: str) -> str:
             star = "*" if r[f"change_{tag}_exceeds_noise"] else ""
             cells.append(f"{r[f'change_{tag}']:+.2f} ± {_fmt(r[f'change_{tag}_std'])}{star}")
             if b in paper.TABLE1_BETAS:
-                cells.append(f"{r[f'paper_change_{tag}']:+g}")
+                digits = 2 if r["class"] == "mean of classes" else 1  # as published
+                cells.append(f"{r[f'paper_change_{tag}']:+.{digits}f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -29,7 +29,7 @@ from .dataset import VADDataset
 from .frames import frame_scores
 from .losses import class_balanced_weights, mil_ranking_loss
 from .model import DROPOUT, HIDDEN, ScorerBank
-from .ucf_crime import CLASSES, NORMAL_INDEX
+from .ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
 
@@ -330,4 +330,4 @@ def evaluate_bank(bank: ScorerBank, data: VADDataset, protocol: str = "snippet",
 
 
 __all__ = ["Variant", "paper_variants", "TrainConfig", "Trainer", "train", "select_device", "score_snippets",
-           "evaluate_bank", "variant_weights", "CLASSES"]
+           "evaluate_bank", "variant_weights"]
