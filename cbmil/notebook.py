@@ -46,9 +46,8 @@ def figures_dir() -> Path:
 
 def savefig(fig, name: str) -> Path:
     """Save ``fig`` as ``name.png`` (150 dpi) in :func:`figures_dir`; return the path."""
-    path = figures_dir() / f"{name}.png"
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    return path
+    from .plots import save
+    return save(fig, name, figures_dir())
 
 
 def data_dir() -> Path | None:
