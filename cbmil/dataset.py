@@ -143,10 +143,6 @@ def write_meta(folder: Path, train_keys, test_keys, meta: dict) -> None:
     (Path(folder) / "meta.json").write_text(json.dumps(payload, indent=1))
 
 
-def is_cache(folder: str | Path) -> bool:
-    return (Path(folder) / "meta.json").is_file()
-
-
 def load(folder: str | Path, mmap: bool = True) -> VADDataset:
     """Open a cache written by :func:`save` or ``cbmil data prepare``; arrays are memory-mapped
     (read-only) unless ``mmap=False``."""

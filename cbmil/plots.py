@@ -82,21 +82,6 @@ def roc_curves(curves: dict, published: tuple | None = None, title: str = ""):
     return fig
 
 
-def learning_curves(steps, values: np.ndarray, names: list[str], ylabel: str, title: str = ""):
-    """One line per model: ``values [len(steps), M]`` against training step."""
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    values = np.asarray(values)
-    for m, name in enumerate(names):
-        ax.plot(steps, values[:, m], label=name, lw=1)
-    ax.set_xlabel("training step")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    if len(names) <= 10:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 def score_timeline(frame_scores: np.ndarray, frame_labels: np.ndarray, title: str = "", labels=None):
     """Frame scores of one video (one or more models) over its ground truth, shaded."""
     fig, ax = plt.subplots(figsize=(7, 2.6))

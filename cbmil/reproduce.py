@@ -27,7 +27,6 @@ from .dataset import VADDataset
 from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_snippets
 from .ucf_crime import CLASSES
 
-PAPER_BETAS = paper.BETAS
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
 PRESETS = {"ci": {"seeds": 2, "iterations": 300}, "full": {"seeds": 3, "iterations": 1000}}
 
@@ -123,7 +122,7 @@ def _paired(treatment: np.ndarray, control: np.ndarray) -> dict:
     return metrics.paired_difference(treatment, control)
 
 
-def run_study(data: VADDataset, betas=PAPER_BETAS, seeds=(0, 1, 2), config: TrainConfig | None = None,
+def run_study(data: VADDataset, betas=paper.BETAS, seeds=(0, 1, 2), config: TrainConfig | None = None,
               label: str = "") -> Study:
     """Train MIL + CB-MIL at each beta for each seed (one vectorized run) and evaluate all models."""
     trainer = Trainer(data, paper_variants(betas), seeds, config).run()
