@@ -1,22 +1,24 @@
 """Training-step benchmark: the machine's matmul limit, the kit's step, vectorized models, and a
-public-style loop on the same ten-crop files.
+public-style loop on the same ten-crop files, for layer 1 in fp32 and in bf16.
 
     python benchmarks/bench_train.py [--json] [--device cpu|cuda] [--dim 2048] [--videos 40]
-                                     [--sweep-iterations 0]
+                                     [--precision fp32 bf16] [--sweep-iterations 0]
 
 Everything is measured in one run, on one generated ten-crop folder, with warm-up and the
-median of ``--repeats`` timings:
+median of ``--repeats`` timings, once per precision (fp32 keys unprefixed, bf16 keys with a
+``bf16_`` prefix):
 
-* ``limit_gflops``: fp32 matrix product of the first layer's shape ``[1920, D] @ [D, 512]``.
+* ``limit_gflops``: matrix product of the first layer's shape ``[1920, D] @ [D, 512]`` in that
+  precision (the bf16 one runs on AMX / tensor cores where present);
 * the kit's step for one model (the paper's batch: 30 + 30 bags of 32 segments), in seconds and
   in GFLOP/s counting the FLOPs really executed (layer 1 forward and weight gradient — the input
-  needs no gradient — plus layers 2 and 3), and its ratio to the limit;
+  needs no gradient — plus layers 2 and 3), and its ratio to the limit of the same precision;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
-* a public-style loop on the same files, as public UCF-Crime MIL code runs: a batch of 30 + 30
-  videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled, DataLoaders
-  re-created every step, each of the 10 crops its own bag (so 300 + 300 bags per step). Its
-  per-step time is compared with the kit's step (30 + 30 bags, one random crop each), and
-  ``speedup_per_bag`` also divides by the 10x larger number of bags it scores;
+* a public-style loop on the same files (CPU only), as public UCF-Crime MIL code runs: a batch
+  of 30 + 30 videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled,
+  DataLoaders re-created every step, each of the 10 crops its own bag (so 300 + 300 bags per
+  step), fp32. Its per-step time is compared with the kit's step (30 + 30 bags, one random crop
+  each), and ``speedup_per_bag`` also divides by the 10x larger number of bags it scores;
 * optionally (``--sweep-iterations N``) a whole sweep: MIL + 4 betas x 5 seeds, N steps.
 """
 
@@ -47,6 +49,11 @@ H1, H2, BAGS, SEGMENTS = 512, 32, 30, 32
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
+
+
+def key(precision: str, name: str) -> str:
+    """JSON key of a figure: fp32 figures unprefixed (``step_seconds``), others ``bf16_step_seconds``."""
+    return name if precision == "fp32" else f"{precision}_{name}"
 
 
 def median_time(fn, device, repeats: int, warmup: int = 2) -> float:
@@ -109,6 +116,8 @@ def main() -> None:
     parser.add_argument("--max-snippets", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--sweep-iterations", type=int, default=0, help="time MIL + 4 betas x 5 seeds for N steps")
+    parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
+                        help="layer-1 arithmetic(s) to measure (figures of bf16 get a 'bf16_' prefix)")
     parser.add_argument("--workdir", help="folder for the generated files (default: a temporary one)")
     args = parser.parse_args()
     device = select_device(args.device)
@@ -117,12 +126,14 @@ def main() -> None:
            else (platform.processor() or platform.machine()), "threads": torch.get_num_threads(),
            "torch": torch.__version__, "dim": args.dim}
 
-    # --- the machine's limit: a matrix product of layer 1's shape
+    # --- the machine's limit: a matrix product of layer 1's shape, in each precision
     rows = 2 * BAGS * SEGMENTS
-    x = torch.randn(rows, args.dim, device=device)
-    w = torch.randn(args.dim, H1, device=device)
-    t = median_time(lambda: x @ w, device, args.repeats * 3)
-    out["limit_gflops"] = 2 * rows * args.dim * H1 / t / 1e9
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    for precision in args.precision:
+        x = torch.randn(rows, args.dim, device=device, dtype=dtypes[precision])
+        w = torch.randn(args.dim, H1, device=device, dtype=dtypes[precision])
+        t = median_time(lambda: x @ w, device, args.repeats * 3)
+        out[key(precision, "limit_gflops")] = 2 * rows * args.dim * H1 / t / 1e9
 
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         per_class = max(1, args.videos // len(CLASSES))
@@ -134,21 +145,36 @@ def main() -> None:
                                     progress=False))
         out["train_videos"] = int(len(data.train_classes))
 
-        # --- the kit's step, one model
-        cfg = TrainConfig(device=str(device), progress=False)
-        single = Trainer(data, paper_variants(())[:1], [0], cfg)
-        t1 = median_time(single.step, device, args.repeats)
-        out["step_seconds"] = t1
-        out["steps_per_second"] = 1 / t1
-        out["step_gflops"] = step_flops(args.dim) / t1 / 1e9
-        out["ratio_to_limit"] = out["step_gflops"] / out["limit_gflops"]
+        for precision in args.precision:
+            # --- the kit's step, one model
+            cfg = TrainConfig(device=str(device), precision=precision, progress=False)
+            single = Trainer(data, paper_variants(())[:1], [0], cfg)
+            t1 = median_time(single.step, device, args.repeats)
+            del single
+            out[key(precision, "step_seconds")] = t1
+            out[key(precision, "steps_per_second")] = 1 / t1
+            out[key(precision, "step_gflops")] = step_flops(args.dim) / t1 / 1e9
+            out[key(precision, "ratio_to_limit")] = step_flops(args.dim) / t1 / 1e9 / out[key(precision, "limit_gflops")]
 
-        # --- M models vectorized vs M single steps
-        for m, (seeds, variants) in {1: (1, 1), 5: (1, 5), 20: (4, 5)}.items():
-            bank = Trainer(data, paper_variants()[:variants], list(range(seeds)), cfg)
-            tm = median_time(bank.step, device, max(3, args.repeats // (1 + m // 5)))
-            out[f"vectorized_m{m}_step_seconds"] = tm
-            out[f"vectorized_m{m}_cost_ratio"] = tm / (m * t1)
+            # --- M models vectorized vs M single steps
+            for m, (seeds, variants) in {1: (1, 1), 5: (1, 5), 20: (4, 5)}.items():
+                bank = Trainer(data, paper_variants()[:variants], list(range(seeds)), cfg)
+                tm = median_time(bank.step, device, max(3, args.repeats // (1 + m // 5)))
+                del bank
+                out[key(precision, f"vectorized_m{m}_step_seconds")] = tm
+                out[key(precision, f"vectorized_m{m}_cost_ratio")] = tm / (m * t1)
+
+            if args.sweep_iterations:
+                sweep = Trainer(data, paper_variants(), list(range(5)), TrainConfig(
+                    iterations=args.sweep_iterations, device=str(device), precision=precision, progress=False))
+                sync(device)
+                start = time.perf_counter()
+                sweep.run()
+                sync(device)
+                del sweep
+                out["sweep_models"] = 25
+                out["sweep_iterations"] = args.sweep_iterations
+                out[key(precision, "sweep_seconds")] = time.perf_counter() - start
 
         # --- the public-style loop on the same files
         files = sorted(dirs["train"].glob("*_i3d.npy"))
@@ -161,37 +187,34 @@ def main() -> None:
                              max(3, args.repeats // 2), warmup=1)
             out["public_loop_step_seconds"] = tp
             out["public_loop_bags_per_step"] = 2 * BAGS * 10
-            out["speedup_vs_public_loop"] = tp / t1
-            out["speedup_per_bag"] = tp / t1 / 10
-
-        if args.sweep_iterations:
-            sweep = Trainer(data, paper_variants(), list(range(5)), TrainConfig(
-                iterations=args.sweep_iterations, device=str(device), progress=False))
-            sync(device)
-            start = time.perf_counter()
-            sweep.run()
-            sync(device)
-            out["sweep_models"] = sweep.bank.n_models
-            out["sweep_iterations"] = args.sweep_iterations
-            out["sweep_seconds"] = time.perf_counter() - start
+            for precision in args.precision:
+                out[key(precision, "speedup_vs_public_loop")] = tp / out[key(precision, "step_seconds")]
+                out[key(precision, "speedup_per_bag")] = tp / out[key(precision, "step_seconds")] / 10
+    if "bf16" in args.precision and "fp32" in args.precision:
+        out["bf16_speedup_vs_fp32"] = out["step_seconds"] / out["bf16_step_seconds"]
 
     if args.json:
         print(json.dumps(out))
         return
     print(f"device {out['device']} ({out['device_name']}, {out['threads']} threads), torch {out['torch']}, D = {args.dim}")
-    print(f"{'matmul limit (layer-1 shape)':<44}{out['limit_gflops']:10.1f} GFLOP/s")
-    print(f"{'kit step, one model':<44}{1e3 * t1:10.1f} ms  {out['step_gflops']:6.1f} GFLOP/s "
-          f"= {100 * out['ratio_to_limit']:.0f} % of the limit")
-    for m in (1, 5, 20):
-        print(f"{f'{m} models vectorized':<44}{1e3 * out[f'vectorized_m{m}_step_seconds']:10.1f} ms  "
-              f"= {out[f'vectorized_m{m}_cost_ratio']:.2f} x {m} single steps")
-    if "public_loop_step_seconds" in out:
-        print(f"{'public-style loop (files, new DataLoader)':<44}{1e3 * out['public_loop_step_seconds']:10.1f} ms  "
-              f"kit is {out['speedup_vs_public_loop']:.1f} x faster per step "
-              f"({out['speedup_per_bag']:.1f} x per bag scored: it scores 600 bags a step)")
-    if args.sweep_iterations:
-        print(f"{'sweep':<44}{out['sweep_models']} models x {args.sweep_iterations} steps: {out['sweep_seconds']:.1f} s")
-
+    for precision in args.precision:
+        k = lambda name: out[key(precision, name)]  # noqa: E731
+        print(f"--- layer 1 in {precision}")
+        print(f"{'matmul limit (layer-1 shape)':<44}{k('limit_gflops'):10.1f} GFLOP/s")
+        print(f"{'kit step, one model':<44}{1e3 * k('step_seconds'):10.1f} ms  {k('step_gflops'):6.1f} GFLOP/s "
+              f"= {100 * k('ratio_to_limit'):.0f} % of the {precision} limit")
+        for m in (1, 5, 20):
+            print(f"{f'{m} models vectorized':<44}{1e3 * k(f'vectorized_m{m}_step_seconds'):10.1f} ms  "
+                  f"= {k(f'vectorized_m{m}_cost_ratio'):.2f} x {m} single steps")
+        if "public_loop_step_seconds" in out:
+            print(f"{'public-style loop (files, new DataLoader)':<44}{1e3 * out['public_loop_step_seconds']:10.1f} ms  "
+                  f"kit is {k('speedup_vs_public_loop'):.1f} x faster per step "
+                  f"({k('speedup_per_bag'):.1f} x per bag scored: it scores 600 bags a step)")
+        if args.sweep_iterations:
+            print(f"{'sweep':<44}{out['sweep_models']} models x {args.sweep_iterations} steps: "
+                  f"{k('sweep_seconds'):.1f} s")
+    if "bf16_speedup_vs_fp32" in out:
+        print(f"bf16 step is {out['bf16_speedup_vs_fp32']:.2f} x faster than the fp32 step")
 
 if __name__ == "__main__":
     main()

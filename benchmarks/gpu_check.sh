@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# The prepared GPU check: CUDA tests, then the training benchmark on CUDA with the paper's full
-# schedule (10,000 steps) for MIL + 4 betas x 5 seeds vectorized.
-#   bash benchmarks/gpu_check.sh                 # on a CUDA machine
-#   bash benchmarks/gpu_check.sh --device cpu    # CPU smoke test with tiny sizes (CI runs this)
-set -euo pipefail
+# The prepared GPU check, one script: CUDA tests, the training benchmark on CUDA (fp32 and bf16),
+# then the paper's full schedule (10,000 steps) for MIL + 4 betas x 5 seeds, trained vectorized
+# with layer 1 in fp32 and again in bf16, and the two studies' AUCs compared seed by seed.
+#   bash benchmarks/gpu_check.sh [OUT]                 # on a CUDA machine; files under OUT
+#   bash benchmarks/gpu_check.sh --device cpu [OUT]    # CPU smoke test with tiny sizes (CI runs it)
+# Every part runs even if an earlier one failed; the exit status is that of the first failure.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-python}
+PY=${PY:-python3}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 device=cuda
-if [ "${1:-}" = "--device" ]; then device=${2:-cuda}; fi
-$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
+if [ "${1:-}" = "--device" ]; then device=$2; shift 2; fi
+out=${1:-gpu_check_out}
+mkdir -p "$out"
+status=0
+part() { echo "=== $*" >&2; "$@" || { rc=$?; echo "=== FAILED ($rc): $*" >&2; [ $status -ne 0 ] || status=$rc; }; }
+
+$PY -c "import torch; print('torch', torch.__version__, '| cuda', torch.cuda.is_available(), '|',
+torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')" >&2
 if [ "$device" = "cuda" ]; then
-  $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_train.py
-  $PY benchmarks/bench_train.py --json --device cuda --sweep-iterations 10000
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv >&2 || true
+  part $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py
+  schedule=(--preset full --seeds 5 --iterations 10000)
+  bench=(--device cuda --json --repeats 20)
 else
-  $PY benchmarks/bench_train.py --json --device cpu --dim 64 --videos 39 --max-snippets 40 --repeats 1 \
-      --sweep-iterations 3
+  schedule=(--preset ci --seeds 2 --iterations 3)
+  bench=(--device cpu --json --dim 64 --videos 39 --max-snippets 40 --repeats 1 --sweep-iterations 3)
 fi
+for precision in fp32 bf16; do
+  part $PY -m cbmil reproduce --data synthetic "${schedule[@]}" --device "$device" --precision $precision \
+       --out "$out/$precision" --figures none --quiet >&2
+done
+part $PY benchmarks/compare_precision.py "$out/fp32/runs.json" "$out/bf16/runs.json" >&2
+part $PY benchmarks/bench_train.py "${bench[@]}"   # last line: one JSON object with every figure
+exit $status

@@ -20,6 +20,10 @@ from torch import nn
 
 HIDDEN = (512, 32)
 DROPOUT = 0.6
+#: Arithmetic of layer 1 (``D -> 512``, ~97 % of the FLOPs): "fp32", or "bf16" = features and
+#: layer-1 weights rounded to bfloat16 for the product (accumulated in fp32 by the matmul
+#: kernels; the master weights, layers 2-3, the loss and the optimiser stay fp32).
+PRECISIONS = ("fp32", "bf16")
 
 
 class Scorer(nn.Module):
@@ -58,14 +62,18 @@ class ScorerBank(nn.Module):
       ``b3 [S, V, 1, 1]``.
 
     Initial weights of seed s are drawn from ``torch.Generator().manual_seed(seed)`` in a
-    fixed order and copied to its V variants.
+    fixed order and copied to its V variants. ``precision`` is the arithmetic of layer 1
+    (:data:`PRECISIONS`); parameters are fp32 either way.
     """
 
     def __init__(self, dim: int, seeds, n_variants: int, hidden: tuple[int, int] = HIDDEN,
-                 dropout: float = DROPOUT):
+                 dropout: float = DROPOUT, precision: str = "fp32"):
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ValueError(f"ScorerBank precision must be one of {PRECISIONS}, got {precision!r}")
         self.dim, self.seeds, self.n_variants = dim, list(seeds), n_variants
-        self.hidden, self.dropout = tuple(hidden), dropout
+        self.hidden, self.dropout, self.precision = tuple(hidden), dropout, precision
+        self.layer1_dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         h1, h2 = self.hidden
         init = {"w1": [], "w2": [], "w3": []}
         for seed in self.seeds:
@@ -101,11 +109,13 @@ class ScorerBank(nn.Module):
         s, v = len(self.seeds), self.n_variants
         h1, h2 = self.hidden
         r = x.shape[-2]
+        dtype = self.layer1_dtype  # bf16: the casts are differentiable, gradients arrive in fp32
+        x, w1, b1 = x.to(dtype), self.w1.to(dtype), self.b1.to(dtype)
         if x.dim() == 3:
-            h = torch.relu(torch.baddbmm(self.b1, x, self.w1))  # [S, R, V*H1], bias fused in the product
+            h = torch.baddbmm(b1, x, w1)  # [S, R, V*H1], bias fused in the product
         else:
-            h = torch.relu(torch.matmul(x, self.w1) + self.b1)  # one input shared by all seeds
-        h = h.view(s, r, v, h1)
+            h = torch.matmul(x, w1) + b1  # one input shared by all seeds
+        h = torch.relu(h).float().view(s, r, v, h1)
         if masks is not None:
             h = h * masks[0].unsqueeze(2)
         # einsum, not matmul on a transposed view: the latter copies and is ~10x slower on CPU

@@ -261,7 +261,8 @@ def main(args) -> int:
         label = f"features from {args.data}"
     config = TrainConfig(iterations=iterations, batch_size=args.batch_size, optimizer=args.optimizer, pairing=args.pairing,
                          sparsity=args.sparsity, normalize_weights=not args.raw_weights, crop=args.crop,
-                         protocol=args.protocol, device=args.device, progress=not args.quiet)
+                         protocol=args.protocol, precision=args.precision, device=args.device,
+                         progress=not args.quiet)
     study = run_study(data, args.betas, list(range(seeds)), config, label)
     figures = None if args.figures == "none" else args.figures
     paths = write_outputs(study, args.out, figures)

@@ -1,10 +1,11 @@
 """CUDA checks (run by benchmarks/gpu_check.sh on a GPU machine; skipped without CUDA)."""
 
+import numpy as np
 import pytest
 import torch
 
 from cbmil.synthetic import make_dataset
-from cbmil.train import TrainConfig, Trainer, Variant, evaluate_bank, select_device
+from cbmil.train import TrainConfig, Trainer, Variant, evaluate_bank, score_snippets, select_device
 from cbmil.ucf_crime import CLASSES
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -44,3 +45,11 @@ def test_cuda_runs_repeat_and_agree_with_cpu_within_tolerance(tiny):
         torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
     auc_gpu = evaluate_bank(a.bank, tiny)[0]["total_auc"]
     assert 0 <= auc_gpu <= 1
+
+
+def test_bf16_on_cuda_tracks_fp32(tiny):
+    fp32 = Trainer(tiny, [Variant("MIL")], [0], config("cuda")).run()
+    bf16 = Trainer(tiny, [Variant("MIL")], [0], config("cuda", precision="bf16")).run()
+    assert bf16.bags.dtype == torch.bfloat16 and bf16.bank.w1.dtype == torch.float32
+    scores = score_snippets(bf16.bank, tiny.test_snippets)
+    assert np.abs(scores - score_snippets(fp32.bank, tiny.test_snippets)).max() < 0.02
