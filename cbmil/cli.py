@@ -70,8 +70,8 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--crop", default="random", choices=["random", "mean"])
     parser.add_argument("--batch-size", type=int, default=30, help="abnormal (and normal) bags per step")
     parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
-                        help="arithmetic of layer 1 (bf16: several times faster on AMX CPUs and GPUs)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="arithmetic of layer 1; auto = bf16 where the CPU/GPU has bf16 matrix units")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_reproduce)

@@ -26,6 +26,27 @@ DROPOUT = 0.6
 PRECISIONS = ("fp32", "bf16")
 
 
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` multiplies bf16 matrices in hardware: CUDA GPUs with bf16 support,
+    CPUs with AMX or AVX512-BF16 (elsewhere bf16 is emulated and slower than fp32)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        probes = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+        return any(probe() for probe in probes if probe is not None)
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``"auto"`` -> ``"bf16"`` where :func:`native_bf16`, else ``"fp32"``; others unchanged."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be 'auto' or one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
 class Scorer(nn.Module):
     """One anomaly scorer. ``forward``: features ``[..., D]`` -> scores ``[...]`` in [0, 1]."""
 

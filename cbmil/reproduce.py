@@ -268,6 +268,7 @@ def main(args) -> int:
     paths = write_outputs(study, args.out, figures)
     print(Path(paths["table2_md"]).read_text())
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    print(f"{study.trainer.bank.n_models} models x {iterations} steps on {study.trainer.device}: "
+    print(f"{study.trainer.bank.n_models} models x {iterations} steps on {study.trainer.device} "
+          f"(layer 1 in {study.trainer.config.precision}): "
           f"training {study.trainer.seconds:.0f} s, total {time.perf_counter() - start:.0f} s")
     return 0

@@ -20,7 +20,8 @@ def tiny():
 
 
 def config(device, **kw):
-    return TrainConfig(**{"iterations": 12, "batch_size": 6, "progress": False, "device": device, **kw})
+    return TrainConfig(**{"iterations": 12, "batch_size": 6, "progress": False, "device": device, "precision": "fp32",
+                           **kw})
 
 
 def test_auto_device_is_cuda_and_everything_lives_there(tiny):
@@ -48,8 +49,11 @@ def test_cuda_runs_repeat_and_agree_with_cpu_within_tolerance(tiny):
 
 
 def test_bf16_on_cuda_tracks_fp32(tiny):
-    fp32 = Trainer(tiny, [Variant("MIL")], [0], config("cuda")).run()
-    bf16 = Trainer(tiny, [Variant("MIL")], [0], config("cuda", precision="bf16")).run()
+    start = Trainer(tiny, [Variant("MIL")], [0], config("cuda")).bank.w1.detach().clone()
+    fp32 = Trainer(tiny, [Variant("MIL")], [0], config("cuda", iterations=20)).run()
+    bf16 = Trainer(tiny, [Variant("MIL")], [0], config("cuda", iterations=20, precision="bf16")).run()
     assert bf16.bags.dtype == torch.bfloat16 and bf16.bank.w1.dtype == torch.float32
+    # the gap between the two runs is small against what training changed (as on CPU)
+    assert (bf16.bank.w1 - fp32.bank.w1).norm() < 0.15 * (fp32.bank.w1 - start).norm()
     scores = score_snippets(bf16.bank, tiny.test_snippets)
-    assert np.abs(scores - score_snippets(fp32.bank, tiny.test_snippets)).max() < 0.02
+    assert np.abs(scores - score_snippets(fp32.bank, tiny.test_snippets)).max() < 0.05

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from cbmil.losses import class_balanced_weights
-from cbmil.model import Scorer, ScorerBank
+from cbmil.model import Scorer, ScorerBank, native_bf16, resolve_precision
 from cbmil.synthetic import make_dataset
 from cbmil.train import (TrainConfig, Trainer, Variant, evaluate_bank, paper_variants, score_snippets,
                          select_device, variant_weights)
@@ -19,18 +19,20 @@ def tiny():
 
 
 def config(**kw):
-    return TrainConfig(**{"iterations": 12, "batch_size": 6, "progress": False, "device": "cpu", **kw})
+    return TrainConfig(**{"iterations": 12, "batch_size": 6, "progress": False, "device": "cpu", "precision": "fp32",
+                           **kw})
 
 
 def params_of(scorer: Scorer):
     return [p.detach() for p in scorer.parameters()]
 
 
-def test_grid_of_models_equals_models_trained_alone(tiny):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_grid_of_models_equals_models_trained_alone(tiny, precision):
     variants = [Variant("MIL"), Variant("CB-MIL 0.99", 0.99)]
-    grid = Trainer(tiny, variants, [0, 1], config()).run()
+    grid = Trainer(tiny, variants, [0, 1], config(precision=precision)).run()
     for model, (seed, variant) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-        alone = Trainer(tiny, [variants[variant]], [seed], config()).run()
+        alone = Trainer(tiny, [variants[variant]], [seed], config(precision=precision)).run()
         for a, b in zip(params_of(grid.bank.scorer(model)), params_of(alone.bank.scorer(0))):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
@@ -162,3 +164,12 @@ def test_bf16_forward_rounds_only_layer_1():
         ScorerBank(16, [0], 1, precision="fp16")
     with pytest.raises(ValueError, match="precision"):
         TrainConfig(precision="int8")
+
+
+def test_auto_precision_resolves_by_hardware_and_is_recorded(tiny):
+    trainer = Trainer(tiny, [Variant("MIL")], [0], config(precision="auto"))
+    assert trainer.config.precision == ("bf16" if native_bf16("cpu") else "fp32")
+    assert trainer.bank.precision == trainer.config.precision
+    assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("half", "cpu")
