@@ -4,6 +4,9 @@ the same files (same run, same page-cache state), and report prepare's peak resi
     python benchmarks/bench_prepare.py [--json] [--gigabytes 3] [--workdir DIR]
 
 Targets: prepare at >= 50 % of the plain read speed; peak RSS under 1.5 GB whatever the size.
+A plain sequential write of as many bytes as the cache holds is timed too: prepare must write
+its output (for ten-crop files, 32 pooled segments per training video and every test snippet),
+so read + write time is the floor a streaming prepare can approach.
 """
 
 from __future__ import annotations
@@ -49,6 +52,17 @@ def main() -> None:
             checksum += float(np.load(f)[0, 0, 0])
         read = time.perf_counter() - start
 
+        # the output's share: a plain sequential write of as many bytes as the cache will hold
+        out_bytes = 4 * (sum(counts.values()) * crops * 32 * dim
+                         + sum(np.load(f, mmap_mode="r").shape[0] for f in sorted(dirs["test"].glob("*.npy"))) * crops * dim)
+        block = np.zeros(16 * 2**20 // 4, dtype=np.float32)
+        start = time.perf_counter()
+        with open(Path(tmp) / "plain_write.bin", "wb") as f:
+            for _ in range(-(-out_bytes // block.nbytes)):
+                f.write(block.data)
+        write = time.perf_counter() - start
+        (Path(tmp) / "plain_write.bin").unlink()
+
         command = [sys.executable, "-m", "cbmil", "data", "prepare", "--train-dir", str(dirs["train"]),
                    "--test-dir", str(dirs["test"]), "--annotations-dir", str(dirs["annotations"]),
                    "--out", str(Path(tmp) / "cache"), "--quiet"]
@@ -59,14 +73,19 @@ def main() -> None:
     out = {"gigabytes": size / 2**30, "files": len(files), "generate_seconds": generate,
            "plain_read_seconds": read, "plain_read_gb_per_s": size / 2**30 / read,
            "prepare_seconds": prep, "prepare_gb_per_s": size / 2**30 / prep,
-           "prepare_vs_read": read / prep, "prepare_peak_rss_mb": peak_mb}
+           "prepare_vs_read": read / prep, "prepare_peak_rss_mb": peak_mb,
+           "output_gigabytes": out_bytes / 2**30, "plain_write_seconds": write,
+           "plain_write_gb_per_s": out_bytes / 2**30 / write, "prepare_vs_read_plus_write": (read + write) / prep}
     if args.json:
         print(json.dumps(out))
         return
     print(f"{out['files']} ten-crop files, {out['gigabytes']:.2f} GB (generated in {generate:.0f} s)")
     print(f"plain sequential read  {read:7.2f} s  {out['plain_read_gb_per_s']:.2f} GB/s")
+    print(f"plain sequential write {write:7.2f} s  {out['plain_write_gb_per_s']:.2f} GB/s "
+          f"(as many bytes as the cache: {out['output_gigabytes']:.2f} GB)")
     print(f"cbmil data prepare     {prep:7.2f} s  {out['prepare_gb_per_s']:.2f} GB/s "
-          f"= {100 * out['prepare_vs_read']:.0f} % of the plain read; peak RSS {peak_mb:.0f} MB")
+          f"= {100 * out['prepare_vs_read']:.0f} % of the plain read, {100 * out['prepare_vs_read_plus_write']:.0f} % of "
+          f"plain read + write; peak RSS {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ number of crops and the feature dimension; otherwise it stops and names what is 
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ class _Reader:
     def __init__(self, source: FeatureSource, dim: int, whole: bool = False):
         """``whole``: read the files in one go (plain reads beat page faults on a memory map);
         otherwise memory-map them and read slices (long videos, memory bounded by a slice)."""
-        self.source, self.dim = source, dim
+        self.source, self.dim, self.whole = source, dim, whole
         if source.layout == "c3d":
             self.arrays = [read_c3d_txt(source.paths[0])]
         else:
@@ -47,6 +48,22 @@ class _Reader:
         return x
 
 
+def _pool_bag(reader: "_Reader", t: int, reduce, crops: int, dim: int, step: int) -> np.ndarray:
+    """One training bag ``[C, 32, D]``: whole videos pooled at once, long ones one segment (and
+    within it one slice of ``step`` snippets) at a time."""
+    if reader.whole:
+        return np.moveaxis(_pool_whole(reader, t, reduce), 0, 1)
+    bag = np.empty((crops, N_SEGMENTS, dim), dtype=np.float32)
+    bounds = segment_bounds(t, N_SEGMENTS)
+    for s in range(N_SEGMENTS):
+        a, b = bounds[s], max(bounds[s + 1], bounds[s] + 1)  # empty segment: the snippet at its start
+        acc = np.zeros((crops, dim), dtype=np.float64)
+        for t0 in range(a, b, step):
+            acc += reduce(reader.read(t0, min(t0 + step, b))).sum(axis=0, dtype=np.float64)
+        bag[:, s] = acc / (b - a)
+    return bag
+
+
 def _pool_whole(reader: "_Reader", t: int, reduce) -> np.ndarray:
     """32 segment means ``[32, C, D]`` of a video read whole (:func:`segment_pool`).
 
@@ -57,6 +74,42 @@ def _pool_whole(reader: "_Reader", t: int, reduce) -> np.ndarray:
     if not np.isfinite(pooled).all():
         reader.read(0, t)  # raises, naming the file and the snippets
     return pooled
+
+
+class _NpyWriter:
+    """Writes a float32 ``.npy`` of a known shape front to back, one block of rows at a time.
+
+    Plain sequential writes: a fresh memory map instead page-faults on every page it touches and
+    must be flushed, which made up about half of ``prepare``'s time. ``close`` checks that exactly
+    ``shape[0]`` rows were written.
+    """
+
+    def __init__(self, path: Path, shape: tuple[int, ...]):
+        self.path, self.shape, self.rows = path, tuple(int(n) for n in shape), 0
+        self.file = open(path, "wb")
+        np.lib.format.write_array_header_2_0(self.file, {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
+                                                         "fortran_order": False, "shape": self.shape})
+
+    def write(self, block: np.ndarray) -> None:
+        if tuple(block.shape[1:]) != self.shape[1:] or self.rows + len(block) > self.shape[0]:
+            raise ValueError(f"{self.path}: block of shape {block.shape} does not fit at row {self.rows} of "
+                             f"{self.shape}")
+        self.file.write(np.ascontiguousarray(block, dtype="<f4").data)
+        self.rows += len(block)
+
+    def close(self) -> None:
+        self.file.close()
+        if self.rows != self.shape[0]:
+            raise ValueError(f"{self.path}: {self.rows} rows written; expected {self.shape[0]}")
+
+    def __enter__(self) -> "_NpyWriter":
+        return self
+
+    def __exit__(self, error_type, *_) -> None:
+        if error_type is None:
+            self.close()
+        else:  # an error is already on its way: release the file, keep that error
+            self.file.close()
 
 
 def _missing(records, sources, folder) -> list[str]:
@@ -127,43 +180,43 @@ def prepare(train_dir, test_dir, annotations_dir, out, crop_mean: bool = False,
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    mm = np.lib.format.open_memmap
-    bags = mm(out / "train_bags.npy", "w+", np.float32, (len(train_records), out_crops, N_SEGMENTS, dim))
-    snippets = mm(out / "test_snippets.npy", "w+", np.float32, (int(sum(test_lengths)), out_crops, dim))
     row_bytes = n_crops * dim * 4
     step = max(1, SLICE_BYTES // row_bytes)
 
     def reduce(x):
         return x.mean(axis=1, keepdims=True) if crop_mean else x
 
-    bar = tqdm(total=len(train_records) + len(test_records), desc="prepare", unit="video", disable=not progress)
-    for i, record in enumerate(train_records):
-        t = shapes[record.key][0]
-        reader = _Reader(train_sources[record.key], dim, whole=t * row_bytes <= SLICE_BYTES)
-        if t * row_bytes <= SLICE_BYTES:
-            bags[i] = np.moveaxis(_pool_whole(reader, t, reduce), 0, 1)
-        else:  # a long video: one segment (and within it one slice) at a time
-            bounds = segment_bounds(t, N_SEGMENTS)
-            for s in range(N_SEGMENTS):
-                a, b = bounds[s], max(bounds[s + 1], bounds[s] + 1)  # empty segment: the snippet at its start
-                acc = np.zeros((out_crops, dim), dtype=np.float64)
-                for t0 in range(a, b, step):
-                    acc += reduce(reader.read(t0, min(t0 + step, b))).sum(axis=0, dtype=np.float64)
-                bags[i, :, s] = acc / (b - a)
-        bar.update()
-    offsets = offsets_from_lengths(test_lengths)
+    # Videos that fit in a slice are read whole by a helper thread one video ahead (file reads
+    # release the GIL), so reading overlaps pooling and writing; at most two such videos are in
+    # memory at once. Longer videos are memory-mapped and read slice by slice.
+    videos = [(train_sources[r.key], shapes[r.key][0]) for r in train_records]
+    videos += [(test_sources[r.key], t) for r, t in zip(test_records, test_lengths)]
+
+    def open_video(video):
+        source, t = video
+        return _Reader(source, dim, whole=t * row_bytes <= SLICE_BYTES)
+
+    bar = tqdm(total=len(videos), desc="prepare", unit="video", disable=not progress)
     labels = []
-    for v, record in enumerate(test_records):
-        reader = _Reader(test_sources[record.key], dim, whole=test_lengths[v] * row_bytes <= SLICE_BYTES)
-        for t0 in range(0, test_lengths[v], step):
-            t1 = min(t0 + step, test_lengths[v])
-            snippets[offsets[v] + t0: offsets[v] + t1] = reduce(reader.read(t0, t1))
-        labels.append(frame_ground_truth(record.intervals, n_frames[v]))
-        bar.update()
+    with (_NpyWriter(out / "train_bags.npy", (len(train_records), out_crops, N_SEGMENTS, dim)) as bags,
+          _NpyWriter(out / "test_snippets.npy", (int(sum(test_lengths)), out_crops, dim)) as snippets,
+          ThreadPoolExecutor(max_workers=1) as pool):
+        ahead = pool.submit(open_video, videos[0])
+        for v, (_, t) in enumerate(videos):
+            reader = ahead.result()
+            if v + 1 < len(videos):
+                ahead = pool.submit(open_video, videos[v + 1])
+            if v < len(train_records):
+                bags.write(_pool_bag(reader, t, reduce, out_crops, dim, step)[None])
+            else:
+                for t0 in range(0, t, step):
+                    snippets.write(reduce(reader.read(t0, min(t0 + step, t))))
+                k = v - len(train_records)
+                labels.append(frame_ground_truth(test_records[k].intervals, n_frames[k]))
+            del reader
+            bar.update()
     bar.close()
-    bags.flush()
-    snippets.flush()
-    del bags, snippets
+    offsets = offsets_from_lengths(test_lengths)
 
     np.save(out / "train_classes.npy", np.array([r.class_index for r in train_records], dtype=np.int64))
     np.save(out / "test_offsets.npy", offsets)

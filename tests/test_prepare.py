@@ -128,3 +128,18 @@ def test_cli_reports_errors_without_a_traceback(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 2
     assert "is not a cbmil cache" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_npy_writer_checks_shapes_and_row_count(tmp_path):
+    import cbmil.prepare as prep
+    path = tmp_path / "x.npy"
+    with prep._NpyWriter(path, (3, 2)) as writer:
+        writer.write(np.ones((2, 2), dtype=np.float32))
+        writer.write(np.zeros((1, 2), dtype=np.float64))  # converted to float32
+    np.testing.assert_array_equal(np.load(path), [[1, 1], [1, 1], [0, 0]])
+    with pytest.raises(ValueError, match="does not fit"):
+        with prep._NpyWriter(path, (3, 2)) as writer:
+            writer.write(np.ones((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="1 rows written; expected 3"):
+        with prep._NpyWriter(path, (3, 2)) as writer:
+            writer.write(np.ones((1, 2), dtype=np.float32))
