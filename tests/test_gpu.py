@@ -53,7 +53,10 @@ def test_bf16_on_cuda_tracks_fp32(tiny):
     fp32 = Trainer(tiny, [Variant("MIL")], [0], config("cuda", iterations=20)).run()
     bf16 = Trainer(tiny, [Variant("MIL")], [0], config("cuda", iterations=20, precision="bf16")).run()
     assert bf16.bags.dtype == torch.bfloat16 and bf16.bank.w1.dtype == torch.float32
-    # the gap between the two runs is small against what training changed (as on CPU)
-    assert (bf16.bank.w1 - fp32.bank.w1).norm() < 0.15 * (fp32.bank.w1 - start).norm()
+    # A sanity bound that catches a broken bf16 path (gradients lost, a wrong cast: gap ~ 100 %).
+    # Seen on an H200: gap 22 % of what 20 steps changed (CPU: 4 %): cuBLAS may also reduce bf16
+    # products in reduced precision, and Adagrad's first steps move every weight by ~lr whatever
+    # the gradient's size. Whole studies agree within seed noise (README, "Performance").
+    assert (bf16.bank.w1 - fp32.bank.w1).norm() < 0.4 * (fp32.bank.w1 - start).norm()
     scores = score_snippets(bf16.bank, tiny.test_snippets)
     assert np.abs(scores - score_snippets(fp32.bank, tiny.test_snippets)).max() < 0.05
