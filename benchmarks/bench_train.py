@@ -159,7 +159,7 @@ def main() -> None:
             # --- M models vectorized vs M single steps
             for m, (seeds, variants) in {1: (1, 1), 5: (1, 5), 20: (4, 5)}.items():
                 bank = Trainer(data, paper_variants()[:variants], list(range(seeds)), cfg)
-                tm = median_time(bank.step, device, max(3, args.repeats // (1 + m // 5)))
+                tm = median_time(bank.step, device, max(5, args.repeats // (1 + m // 5)))
                 del bank
                 out[key(precision, f"vectorized_m{m}_step_seconds")] = tm
                 out[key(precision, f"vectorized_m{m}_cost_ratio")] = tm / (m * t1)

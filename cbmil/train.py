@@ -205,7 +205,7 @@ class Trainer:
         n = rows * (h1 + h2)
         bits = torch.stack([torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), generator=g, device=self.device,
                                           dtype=torch.int64).view(torch.int16)[:n] for g in self.mask_rng])
-        keep = torch.where(bits < self._threshold, self._scale, 0.0)  # [S, n] float32
+        keep = (bits < self._threshold).mul(self._scale)  # [S, n] float32 (bool x float; torch.where is 2x slower)
         return keep[:, :rows * h1].view(-1, rows, h1), keep[:, rows * h1:].view(-1, rows, h2)
 
     def step(self) -> torch.Tensor:
