@@ -31,7 +31,11 @@ notebooks: $(STAMP)
 	CBMIL_PROFILE=full $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=3600 notebooks/0*.ipynb
 
+# Speed figures of README "Performance" (~2 min; bench_prepare writes ~3 GB to a temporary folder)
 benchmarks: $(STAMP)
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_eval.py
+	$(PY) benchmarks/bench_prepare.py
 	$(PY) benchmarks/bench_synthetic.py
 
 clean:
