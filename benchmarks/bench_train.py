@@ -37,7 +37,7 @@ import torch
 
 from cbmil import dataset
 from cbmil.losses import mil_ranking_loss
-from cbmil.model import Scorer
+from cbmil.model import DTYPES, Scorer
 from cbmil.prepare import prepare
 from cbmil.synthetic import write_feature_folders
 from cbmil.train import TrainConfig, Trainer, paper_variants, select_device
@@ -128,10 +128,9 @@ def main() -> None:
 
     # --- the machine's limit: a matrix product of layer 1's shape, in each precision
     rows = 2 * BAGS * SEGMENTS
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     for precision in args.precision:
-        x = torch.randn(rows, args.dim, device=device, dtype=dtypes[precision])
-        w = torch.randn(args.dim, H1, device=device, dtype=dtypes[precision])
+        x = torch.randn(rows, args.dim, device=device, dtype=DTYPES[precision])
+        w = torch.randn(args.dim, H1, device=device, dtype=DTYPES[precision])
         t = median_time(lambda: x @ w, device, args.repeats * 3)
         out[key(precision, "limit_gflops")] = 2 * rows * args.dim * H1 / t / 1e9
 

@@ -23,7 +23,8 @@ DROPOUT = 0.6
 #: Arithmetic of layer 1 (``D -> 512``, ~97 % of the FLOPs): "fp32", or "bf16" = features and
 #: layer-1 weights rounded to bfloat16 for the product (accumulated in fp32 by the matmul
 #: kernels; the master weights, layers 2-3, the loss and the optimiser stay fp32).
-PRECISIONS = ("fp32", "bf16")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+PRECISIONS = tuple(DTYPES)
 
 
 def native_bf16(device: torch.device | str) -> bool:
@@ -94,7 +95,7 @@ class ScorerBank(nn.Module):
             raise ValueError(f"ScorerBank precision must be one of {PRECISIONS}, got {precision!r}")
         self.dim, self.seeds, self.n_variants = dim, list(seeds), n_variants
         self.hidden, self.dropout, self.precision = tuple(hidden), dropout, precision
-        self.layer1_dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        self.layer1_dtype = DTYPES[precision]
         h1, h2 = self.hidden
         init = {"w1": [], "w2": [], "w3": []}
         for seed in self.seeds:

@@ -28,7 +28,7 @@ from . import metrics
 from .dataset import VADDataset
 from .frames import frame_scores
 from .losses import class_balanced_weights, mil_ranking_loss
-from .model import DROPOUT, HIDDEN, PRECISIONS, ScorerBank, resolve_precision
+from .model import DROPOUT, DTYPES, HIDDEN, PRECISIONS, ScorerBank, resolve_precision
 from .ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
@@ -151,7 +151,7 @@ class Trainer:
         bags = torch.from_numpy(np.array(data.train_bags, dtype=np.float32))  # [N, C, 32, D], read into memory
         if config.crop == "mean":
             bags = bags.mean(dim=1, keepdim=True)
-        self.bags = bags.to(self.device, torch.bfloat16 if config.precision == "bf16" else torch.float32)
+        self.bags = bags.to(self.device, DTYPES[config.precision])
         self.classes = torch.from_numpy(np.array(data.train_classes, dtype=np.int64))
         self.abnormal = torch.nonzero(self.classes != NORMAL_INDEX).flatten()
         self.normal = torch.nonzero(self.classes == NORMAL_INDEX).flatten()
@@ -161,7 +161,7 @@ class Trainer:
         self.weights = variant_weights(self.variants, data.train_classes, config.normalize_weights).to(self.device)
         self.bank = ScorerBank(data.dim, self.seeds, len(self.variants), config.hidden, config.dropout,
                                config.precision).to(self.device)
-        self.optimizer = _make_optimizer(self.bank.parameters(), config)
+        self.optimizer = _make_optimizer(self.bank.parameters(), config, self.device)
         # one stream per seed for batches and crops, one per seed for dropout masks (on device)
         self.batch_rng = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.mask_rng = [torch.Generator(self.device).manual_seed(s + 7919) for s in self.seeds]
@@ -203,8 +203,10 @@ class Trainer:
         """
         h1, h2 = self.config.hidden
         n = rows * (h1 + h2)
-        bits = torch.stack([torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), generator=g, device=self.device,
-                                          dtype=torch.int64).view(torch.int16)[:n] for g in self.mask_rng])
+        words = torch.empty((len(self.mask_rng), (n + 3) // 4), dtype=torch.int64, device=self.device)
+        for row, g in zip(words, self.mask_rng):  # drawn in place: no copy into a stacked tensor
+            torch.randint(-2**63, 2**63 - 1, row.shape, generator=g, out=row)
+        bits = words.view(torch.int16)[:, :n]  # uniform on [-32768, 32767]
         keep = (bits < self._threshold).mul(self._scale)  # [S, n] float32 (bool x float; torch.where is 2x slower)
         return keep[:, :rows * h1].view(-1, rows, h1), keep[:, rows * h1:].view(-1, rows, h2)
 
@@ -292,12 +294,12 @@ class Trainer:
         return self
 
 
-def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+def _make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
     # fused kernels: one pass over each parameter instead of several (a few % of a CPU step);
     # fused Adagrad is CPU-only in some torch releases, so CUDA keeps the (multi-tensor) default
     if cfg.optimizer == "adagrad":
-        fused = select_device(cfg.device).type == "cpu"
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                   fused=True if device.type == "cpu" else None)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
