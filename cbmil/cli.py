@@ -8,14 +8,7 @@ import sys
 
 from . import dataset as ds
 from .paper import BETAS
-
-
-def load_source(source: str, preset: str = "ci", seed: int = 0) -> ds.VADDataset:
-    """``"synthetic"`` -> :func:`cbmil.synthetic.make_dataset`; anything else is a cache folder."""
-    if source == "synthetic":
-        from .synthetic import make_dataset
-        return make_dataset(preset, seed=seed)
-    return ds.load(source)
+from .sources import load_source
 
 
 def _summary(args) -> int:
@@ -60,7 +53,12 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--iterations", type=int, help="training steps per model")
     parser.add_argument("--out", default="results", help="folder for tables and runs.json")
     parser.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic dataset")
+    parser.add_argument("--data-seed", type=int, default=0,
+                        help="synthetic: seed i trains on the world of data seed DATA_SEED + i (default 0)")
+    parser.add_argument("--one-world", action="store_true",
+                        help="synthetic: every seed trains on the one world of --data-seed (seeds vary training only)")
+    parser.add_argument("--save-scores", action="store_true",
+                        help="also write scores.npz (scores_world<k>.npz per world): test scores, labels, layout")
     parser.add_argument("--balanced", action="store_true", help="synthetic only: class-balanced training split")
     parser.add_argument("--optimizer", default="adagrad", choices=["adagrad", "adam", "sgd"])
     parser.add_argument("--pairing", default="paired", choices=["paired", "all"])

@@ -9,10 +9,15 @@ Turning frame-level anomaly scores of the UCF-Crime test set into the numbers th
 * **Per-class AUC** and **Abnormal AUC** (Park, Park & Hong 2022): a frame-level ROC AUC per
   anomaly class, and their mean.
 * **Average precision** and the **false alarm rate** on normal videos (Sultani's threshold 50 %).
+* **Localisation** inside abnormal videos (:func:`localisation`): per-video AUC, inside-above-
+  outside and top-in-event, see below.
 * For comparing methods across random seeds: :func:`seed_summary` (mean and sample standard
   deviation) and :func:`paired_difference` (paired Student-t interval of treatment - control).
 
-Every AUC and AP goes through :mod:`sklearn.metrics`; nothing here integrates a curve by hand.
+Every pooled AUC and AP goes through :mod:`sklearn.metrics`; nothing here integrates a curve by
+hand. The exception is the per-video AUC of :func:`localisation`, needed for some 140 videos per
+model: it is the Mann-Whitney U statistic from a sort and a binary search per video (ties count
+1/2, the same value as ``roc_auc_score``, which the tests check).
 Mapping snippet or segment scores to frames happens in :mod:`cbmil.frames`; the functions here
 take frame-level arrays.
 
@@ -39,9 +44,32 @@ Per-class AUC: the two readings (README, "Method choices", 5)
 ``include_normal=True``
     The frames of class *c*'s test videos plus every frame of every normal test video.
 
+Localisation: finding the event, not just the video
+---------------------------------------------------
+A high Total AUC does not show that a model finds *where* the event happens. Most of it can come
+from telling abnormal videos from normal ones: a model that lifts every snippet of an abnormal
+video (event and pre/post-event alike) ranks all their frames above the normal videos' frames
+and scores well on the pooled AUC while knowing nothing about the event's position.
+:func:`localisation` measures the latter, inside each abnormal test video only, so the level of a
+video as a whole cancels out:
+
+``video_auc``
+    ROC AUC between the video's anomalous and normal frames (0.5 for a flat video); summarised
+    by its median over videos.
+``inside_above_outside``
+    Whether the event's mean score is strictly above the rest of the video's; summarised as the
+    share of videos.
+``top_in_event``
+    Whether the top-scoring unit (the run of frames holding the video's maximum, from its first
+    maximal frame on: the top snippet or segment) overlaps the event; summarised as the share of
+    videos.
+
+:func:`evaluate` returns the three summaries and their per-class versions alongside the AUCs.
+
 Undefined values are ``nan``, never an exception: an AUC whose frames carry only one label (for
 example a class with no test videos), an AP with no anomalous frame, a false alarm rate without
-normal frames.
+normal frames, a localisation measure of a video without event (or without normal frames, for the
+per-video AUC and inside-above-outside); summaries over no defined value.
 """
 
 from __future__ import annotations
@@ -63,6 +91,7 @@ __all__ = [
     "average_precision",
     "false_alarm_rate",
     "roc_curve_points",
+    "localisation",
     "evaluate",
     "seed_summary",
     "paired_difference",
@@ -426,6 +455,154 @@ def roc_curve_points(frame_scores: Any, frame_labels: Any) -> tuple[np.ndarray, 
     return fpr, tpr
 
 
+# ----------------------------------------------------------------------------- localisation
+
+def _defined_median(values: np.ndarray) -> float:
+    defined = values[~np.isnan(values)]
+    return float(np.median(defined)) if defined.size else float("nan")
+
+
+def _defined_mean(values: np.ndarray) -> float:
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def _video_localisation(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """``(video_auc, inside_above_outside, top_in_event)`` of one video's frames (validated)."""
+    nan = float("nan")
+    n_pos = int(np.count_nonzero(y))
+    if n_pos == 0:
+        return nan, nan, nan
+    # top unit: the run of frames equal to the maximum that starts at its first occurrence
+    first = int(np.argmax(x))
+    peak = x[first]
+    left_peak = x[first:] != peak
+    end = first + (int(np.argmax(left_peak)) if left_peak.any() else left_peak.size)
+    top = float(y[first:end].any())
+    n_neg = y.size - n_pos
+    if n_neg == 0:
+        return nan, nan, top
+    pos, neg = np.sort(x[y]), np.sort(x[~y])
+    # Mann-Whitney U = #(neg < pos) + #(neg == pos) / 2 over all pairs, i.e. the ROC AUC with
+    # ties counting 1/2 (sklearn's value) times n_pos * n_neg; 2U is an exact integer.
+    below = np.searchsorted(neg, pos, "left")
+    if np.any(neg[np.minimum(below, n_neg - 1)] == pos):   # some positive ties a negative
+        upto = np.searchsorted(neg, pos, "right")
+    else:
+        upto = below
+    auc = float(int(below.sum()) + int(upto.sum())) / (2.0 * n_pos * n_neg)
+    # Means relative to the peak: a constant video gives 0 == 0 exactly, not rounding noise.
+    inside = float((pos - peak).sum() / n_pos > (neg - peak).sum() / n_neg)
+    return auc, inside, top
+
+
+def _localisation(scores: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
+                  classes: np.ndarray) -> dict[str, Any]:
+    """Core of :func:`localisation` on validated inputs.
+
+    One pass over the abnormal videos, each with two value sorts and a binary search (about
+    3x faster at UCF-Crime scale than a fully vectorised version that needs an argsort).
+    """
+    abnormal = np.flatnonzero(classes != NORMAL_INDEX)
+    values = np.full((3, abnormal.size), np.nan)
+    for i, video in enumerate(abnormal.tolist()):
+        frames = slice(int(offsets[video]), int(offsets[video + 1]))
+        values[:, i] = _video_localisation(scores[frames], labels[frames])
+    video_auc, inside, top = values
+
+    per_class: dict[str, dict[str, float | int]] = {}
+    video_class = classes[abnormal]
+    for index, name in enumerate(CLASSES):
+        mask = video_class == index
+        per_class[name] = {
+            "median_video_auc": _defined_median(video_auc[mask]),
+            "inside_above_share": _defined_mean(inside[mask]),
+            "top_in_event_share": _defined_mean(top[mask]),
+            "n_videos": int(np.count_nonzero(mask)),
+        }
+    return {
+        "per_video": {
+            "video_index": abnormal.astype(np.int64),
+            "video_auc": video_auc,
+            "inside_above_outside": inside,
+            "top_in_event": top,
+        },
+        "median_video_auc": _defined_median(video_auc),
+        "inside_above_share": _defined_mean(inside),
+        "top_in_event_share": _defined_mean(top),
+        "per_class": per_class,
+    }
+
+
+def localisation(frame_scores: Any, frame_labels: Any, frame_offsets: Any,
+                 video_classes: Any) -> dict[str, Any]:
+    """Does the model find the event *inside* each abnormal video? Three per-video measures.
+
+    Only abnormal test videos (class != ``NORMAL_INDEX``) are looked at; normal videos are
+    ignored. For each abnormal video:
+
+    ``video_auc``
+        Frame-level ROC AUC inside the video alone: its anomalous frames against its own normal
+        (pre/post-event) frames, ties counting 1/2 exactly as in ``sklearn.metrics.roc_auc_score``
+        (computed as the Mann-Whitney U statistic, exactly rounded; equal to sklearn up to
+        sklearn's rounding, ~1e-16). ``nan`` when the video's frames carry a single label.
+    ``inside_above_outside``
+        1.0 if the mean score of the video's anomalous frames is *strictly* greater than the mean
+        score of its normal frames, else 0.0 (so a flat video gives 0.0); ``nan`` when the video
+        has no anomalous or no normal frame. The means are taken in floating point after
+        subtracting the video's maximum, which makes a constant video compare exactly equal;
+        non-constant scores whose two means are equal in exact arithmetic may come out either way.
+    ``top_in_event``
+        Whether the top-scoring unit lies in an event. The unit is defined on frames, whatever
+        the scoring protocol: starting at the first frame that holds the video's maximum score,
+        the maximal contiguous run of frames holding exactly that score (under the snippet
+        protocol the top snippet's 16 frames, under the segment protocol the top segment; for a
+        flat video, the whole video). 1.0 when at least one frame of that run is anomalous (an
+        overlap rule: firing on an event's boundary counts as finding it), else 0.0; ``nan`` when
+        the video has no anomalous frame.
+
+    Parameters
+    ----------
+    frame_scores : array_like of float, shape (F,)
+    frame_labels : array_like of bool or {0, 1}, shape (F,)
+    frame_offsets : array_like of int, shape (V + 1,)
+        Video ``v`` owns frames ``frame_offsets[v]:frame_offsets[v + 1]``.
+    video_classes : array_like of int, shape (V,)
+        Class index per video (``0..12`` anomaly classes, ``NORMAL_INDEX`` = 13 normal).
+
+    Returns
+    -------
+    dict
+        ``"per_video"``: dict of arrays over the ``A`` abnormal videos, in video order:
+        ``"video_index"`` (int, shape (A,), index into the ``V`` videos), ``"video_auc"``,
+        ``"inside_above_outside"`` and ``"top_in_event"`` (float, shape (A,); the last two hold
+        1.0 / 0.0 / ``nan``).
+        ``"median_video_auc"`` (float): median of the defined ``video_auc`` values.
+        ``"inside_above_share"``, ``"top_in_event_share"`` (float): mean of the defined values,
+        i.e. the share of videos (where defined) for which the statement holds.
+        ``"per_class"``: ``{class name: {"median_video_auc", "inside_above_share",
+        "top_in_event_share" (float), "n_videos" (int, the class's abnormal test videos)}}`` for
+        :data:`cbmil.ucf_crime.CLASSES`, in that order.
+        Any summary without a defined value (e.g. a class with no test video) is ``nan``.
+
+    Raises
+    ------
+    ValueError
+        Invalid shapes, offsets or class indices (see the module docstring for the layout).
+
+    Notes
+    -----
+    One pass over the abnormal videos with numpy (two value sorts and a binary search each, no
+    sklearn call per video). Measured at UCF-Crime test scale (290 videos, 1.11 M frames, 140
+    abnormal videos with 0.54 M frames) on a shared 2-core machine: ~0.04 s per call with the
+    input checks, ~0.02-0.03 s added to :func:`evaluate`.
+    """
+    scores = _check_scores(frame_scores)
+    labels = _check_labels(frame_labels, scores.size)
+    offsets, classes = _check_layout(frame_offsets, video_classes, scores.size)
+    return _localisation(scores, labels, offsets, classes)
+
+
 def evaluate(frame_scores: Any, frame_labels: Any, frame_offsets: Any, video_classes: Any,
              include_normal: bool = False, *, threshold: float = 0.5) -> dict[str, Any]:
     """All metrics at once, validating and sorting the inputs only once.
@@ -449,6 +626,10 @@ def evaluate(frame_scores: Any, frame_labels: Any, frame_offsets: Any, video_cla
         each equal to the corresponding function's result (up to floating-point rounding,
         ~1e-15: the AUCs and AP go through an exact weighted compression of the frames, see
         ``_ranked_counts``, before reaching sklearn).
+        The localisation summaries of :func:`localisation`, flat: ``"median_video_auc"``,
+        ``"inside_above_share"``, ``"top_in_event_share"`` (float) and
+        ``"per_class_localisation"`` (its ``"per_class"`` dict). Its per-video arrays are left
+        out so that the result stays JSON-friendly; call :func:`localisation` for them.
     """
     scores = _check_scores(frame_scores)
     labels = _check_labels(frame_labels, scores.size)
@@ -456,6 +637,8 @@ def evaluate(frame_scores: Any, frame_labels: Any, frame_offsets: Any, video_cla
     if not math.isfinite(float(threshold)):
         raise ValueError(f"threshold must be a finite number; received {threshold!r}")
     frame_class = _frame_classes(offsets, classes)
+    # Localisation works per video, in frame order, so before the sort.
+    local = _localisation(scores, labels, offsets, classes)
     # One sort by score serves every metric below (none depends on frame order).
     scores, labels, frame_class = _sorted_by_score(scores, labels, frame_class)
     per_class = _per_class(scores, labels, frame_class, include_normal)
@@ -465,7 +648,12 @@ def evaluate(frame_scores: Any, frame_labels: Any, frame_offsets: Any, video_cla
         "per_class_auc": per_class,
         "average_precision": _ap_sorted(scores, labels),
         "false_alarm_rate": _false_alarm(scores, frame_class, float(threshold)),
+        "median_video_auc": local["median_video_auc"],
+        "inside_above_share": local["inside_above_share"],
+        "top_in_event_share": local["top_in_event_share"],
+        "per_class_localisation": local["per_class"],
     }
+
 
 
 # ----------------------------------------------------------------------------- seed statistics

@@ -3,10 +3,20 @@ several seeds in one vectorized run, evaluates every model, and writes Tables 1 
 spread over seeds, paired intervals against MIL and the paper's numbers beside), ``runs.json``
 and figures.
 
+Worlds: on synthetic data each seed draws its own world (``make_dataset(seed=s)``: scenes,
+class signatures, per-class strengths, every video) and all variants of that seed train and
+are evaluated on it; on real features there is one world, and seeds vary the training only.
+So a seed is one replicate of (world, initial weights, batches, dropout masks).
+
 Uncertainty: for each metric, mean and sample std over seeds; for a CB-MIL variant, the
-per-seed difference to MIL *of the same seed* (same initial weights, batches and dropout
+per-seed difference to MIL *of the same seed* (same world, initial weights, batches and dropout
 masks), with a paired Student-t 95 % interval (:func:`cbmil.metrics.paired_difference`). A
-difference "exceeds seed noise" when that interval excludes 0.
+difference "exceeds seed noise" when that interval excludes 0. With a world per seed the
+interval covers the draw of the world as well as the training randomness.
+
+Localisation (:func:`cbmil.metrics.localisation`): per abnormal test video, the frame AUC inside
+the video, whether its events score above the rest of it, whether its top snippet lies in an
+event; summarised as the median per-video AUC and two shares, per model and per class.
 """
 
 from __future__ import annotations
@@ -24,29 +34,43 @@ import torch
 
 from . import metrics, paper, plots
 from .dataset import VADDataset
-from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_snippets
-from .ucf_crime import CLASSES
+from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_bank
+from .ucf_crime import CLASSES, NORMAL_INDEX
 
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
 PRESETS = {"ci": {"seeds": 2, "iterations": 300}, "full": {"seeds": 3, "iterations": 1000}}
+#: Localisation summaries of :func:`cbmil.metrics.localisation` as reported in the tables.
+LOCALISATION = (("median_video_auc", "median per-video AUC %"), ("inside_above_share", "inside > outside %"),
+                ("top_in_event_share", "top snippet in event %"))
 
 
 class Study:
     """Per-seed results of a ``seeds x variants`` grid and the tables built from them.
 
     ``total[s, v]``, ``abnormal[s, v]`` (fractions) and ``per_class[s, v, c]`` hold the
-    metrics of variant v (0 = MIL) trained with seed s; ``snippet_scores [M, S]`` the test
-    snippet scores of every model (m = s * V + v).
+    metrics of variant v (0 = MIL) trained with seed s; ``localisation[key][s, v]`` and
+    ``class_localisation[key][s, v, c]`` the localisation summaries (``LOCALISATION`` keys).
+    ``world_scores``: the test snippet scores, one ``[M_w, S_w]`` array per world (one world:
+    every model; a world per seed: that seed's V models, m = s * V + v); ``snippet_scores``
+    is the ``[M, S]`` array when all models share one world, else None.
     """
 
-    def __init__(self, trainer: Trainer, results: list[dict], label: str, snippet_scores: np.ndarray):
-        self.trainer, self.label, self.snippet_scores = trainer, label, snippet_scores
-        self.variants, self.seeds = trainer.variants, trainer.seeds
+    def __init__(self, trainer: Trainer, results: list[dict], label: str, world_scores: list[np.ndarray]):
+        self.trainer, self.label, self.world_scores = trainer, label, list(world_scores)
+        self.snippet_scores = self.world_scores[0] if len(self.world_scores) == 1 else None
+        self.variants, self.seeds, self.worlds = trainer.variants, trainer.seeds, trainer.worlds
         s, v = len(self.seeds), len(self.variants)
         self.results = results
         self.total = np.array([r["total_auc"] for r in results]).reshape(s, v)
         self.abnormal = np.array([r["abnormal_auc"] for r in results]).reshape(s, v)
         self.per_class = np.array([[r["per_class_auc"][c] for c in CLASSES] for r in results]).reshape(s, v, -1)
+        self.localisation = {k: np.array([r[k] for r in results]).reshape(s, v) for k, _ in LOCALISATION}
+        self.class_localisation = {k: np.array([[r["per_class_localisation"][c][k] for c in CLASSES]
+                                                for r in results]).reshape(s, v, -1) for k, _ in LOCALISATION}
+
+    @property
+    def design(self) -> str:
+        return "one world per seed" if len(self.worlds) > 1 else "one world for every seed"
 
     # ------------------------------------------------------------------ tables
     def table2(self) -> list[dict]:
@@ -64,6 +88,15 @@ class Study:
                 row[f"{key}_ci_high"] = diff["ci_high"] if diff else None
                 row[f"{key}_exceeds_noise"] = diff["exceeds_noise"] if diff else None
             row["paper_abnormal"], row["paper_total"] = published if published else (None, None)
+            for key, _ in LOCALISATION:
+                values = 100 * self.localisation[key]
+                summary = _summary(values[:, v])
+                row[f"{key}_mean"], row[f"{key}_std"] = summary["mean"], summary["std"]
+                diff = _paired(values[:, v], values[:, 0]) if v else None
+                row[f"{key}_diff"] = diff["mean"] if diff else None
+                row[f"{key}_ci_low"] = diff["ci_low"] if diff else None
+                row[f"{key}_ci_high"] = diff["ci_high"] if diff else None
+                row[f"{key}_exceeds_noise"] = diff["exceeds_noise"] if diff else None
             rows.append(row)
         return rows
 
@@ -80,9 +113,12 @@ class Study:
                 values = 100 * np.nanmean(self.per_class, axis=2)
                 row = {"class": name, "train_videos": sum(train[k] for k in CLASSES),
                        "test_videos": sum(test[k] for k in CLASSES)}
-            mil = metrics.seed_summary(values[:, 0]) if np.isfinite(values[:, 0]).all() else {"mean": math.nan,
-                                                                                               "std": math.nan}
+            mil = _summary(values[:, 0])
             row["mil_mean"], row["mil_std"] = mil["mean"], mil["std"]
+            for key, _ in LOCALISATION:
+                loc = 100 * (self.class_localisation[key][:, 0, c] if c < len(CLASSES)
+                             else self.localisation[key][:, 0])
+                row[f"mil_{key}"] = _summary(loc)["mean"]
             for v, variant in enumerate(self.variants[1:], 1):
                 tag = f"{variant.beta:g}"
                 diff = _paired(values[:, v], values[:, 0])
@@ -100,9 +136,12 @@ class Study:
     def runs(self) -> dict:
         """Every per-seed number, the full configuration and where it ran (``runs.json``)."""
         t = self.trainer
+        world_of = (lambda i: i) if len(self.worlds) > 1 else (lambda i: 0)
         return {
             "label": self.label,
+            "design": self.design,
             "data": t.data.meta,
+            "world_seeds": [w.meta.get("seed") for w in self.worlds],
             "config": asdict(t.config),
             "seeds": t.seeds,
             "variants": [asdict(v) for v in t.variants],
@@ -110,10 +149,17 @@ class Study:
             "cpu": platform.processor() or platform.machine(),
             "torch": torch.__version__,
             "train_seconds": round(t.seconds, 1),
-            "runs": [{"seed": s, "method": v.name, "beta": v.beta, **self.results[i]}
-                     for i, (s, v) in enumerate((s, v) for s in t.seeds for v in t.variants)],
+            "runs": [{"model": name, "seed": t.seeds[i // len(t.variants)], "world": world_of(i // len(t.variants)),
+                      "method": t.variants[i % len(t.variants)].name, "beta": t.variants[i % len(t.variants)].beta,
+                      **self.results[i]} for i, name in enumerate(t.model_names)],
             "history": t.history,
         }
+
+
+def _summary(values: np.ndarray) -> dict:
+    if not np.isfinite(values).all():
+        return {"mean": math.nan, "std": math.nan}
+    return metrics.seed_summary(values)
 
 
 def _paired(treatment: np.ndarray, control: np.ndarray) -> dict:
@@ -122,13 +168,23 @@ def _paired(treatment: np.ndarray, control: np.ndarray) -> dict:
     return metrics.paired_difference(treatment, control)
 
 
-def run_study(data: VADDataset, betas=paper.BETAS, seeds=(0, 1, 2), config: TrainConfig | None = None,
-              label: str = "") -> Study:
-    """Train MIL + CB-MIL at each beta for each seed (one vectorized run) and evaluate all models."""
+def run_study(data: VADDataset | list[VADDataset], betas=paper.BETAS, seeds=(0, 1, 2),
+              config: TrainConfig | None = None, label: str = "") -> Study:
+    """Train MIL + CB-MIL at each beta for each seed (one vectorized run) and evaluate all models.
+
+    ``data``: one dataset for every seed, or a list with one world per seed (seed i trains and
+    is evaluated on ``data[i]``; see :func:`synthetic_worlds`).
+    """
     trainer = Trainer(data, paper_variants(betas), seeds, config).run()
-    scores = score_snippets(trainer.bank, data.test_snippets)
-    results = evaluate_bank(trainer.bank, data, trainer.config.protocol, snippet_scores=scores)
+    scores = score_bank(trainer.bank, trainer.worlds)
+    results = evaluate_bank(trainer.bank, trainer.worlds, trainer.config.protocol, snippet_scores=scores)
     return Study(trainer, results, label, scores)
+
+
+def synthetic_worlds(preset: str, seeds, **overrides) -> list[VADDataset]:
+    """One synthetic world per seed: ``make_dataset(preset, seed=s, **overrides)`` for each s."""
+    from .synthetic import make_dataset
+    return [make_dataset(preset, seed=int(s), **overrides) for s in seeds]
 
 
 # ---------------------------------------------------------------------- writing
@@ -169,6 +225,34 @@ def table2_markdown(rows: list[dict], label: str) -> str:
                 cells.append(f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}")
         cells += [_fmt(r["paper_abnormal"]), _fmt(r["paper_total"])]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Localisation on the abnormal test videos (cbmil.metrics.localisation; mean ± std over seeds, "
+              "Δ vs MIL paired as above): the median over videos of the frame AUC inside each video, the share "
+              "of videos whose events score above the rest of the video, the share whose top-scoring snippet "
+              "lies in an event.", "",
+              "| method | " + " | ".join(f"{name} | Δ vs MIL" for _, name in LOCALISATION) + " |",
+              "|---|" + "---:|---:|" * len(LOCALISATION)]
+    for r in rows:
+        cells = [r["method"]]
+        for key, _ in LOCALISATION:
+            cells.append(f"{_fmt(r[f'{key}_mean'])} ± {_fmt(r[f'{key}_std'])}")
+            if r[f"{key}_diff"] is None:
+                cells.append("—")
+            else:
+                star = "*" if r[f"{key}_exceeds_noise"] else ""
+                cells.append(f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def localisation_markdown(rows: list[dict], label: str) -> str:
+    """Per-class localisation of plain MIL (Table 1's rows): mean over seeds of each summary."""
+    lines = [f"Localisation per class, MIL — {label}. Mean over seeds of the per-class summaries "
+             "(abnormal test videos of the class).", "",
+             "| class | test videos | MIL AUC % | " + " | ".join(name for _, name in LOCALISATION) + " |",
+             "|---|---:|---:|" + "---:|" * len(LOCALISATION)]
+    for r in rows:
+        cells = [r["class"], str(r["test_videos"]), _fmt(r["mil_mean"])] + [_fmt(r[f"mil_{k}"]) for k, _ in LOCALISATION]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -205,7 +289,7 @@ def write_outputs(study: Study, out: str | Path, figures: str | Path | None = "f
              "table2_csv": out / "table2_beta.csv", "table2_md": out / "table2_beta.md", "runs": out / "runs.json"}
     write_csv(t1, paths["table1_csv"])
     write_csv(t2, paths["table2_csv"])
-    paths["table1_md"].write_text(table1_markdown(t1, betas, study.label))
+    paths["table1_md"].write_text(table1_markdown(t1, betas, study.label) + "\n" + localisation_markdown(t1, study.label))
     paths["table2_md"].write_text(table2_markdown(t2, study.label))
     paths["runs"].write_text(json.dumps(study.runs(), indent=1, default=_json_default))
     if figures is not None:
@@ -243,32 +327,73 @@ def write_figures(study: Study, t1: list[dict], t2: list[dict], folder, prefix: 
 
 # ---------------------------------------------------------------------- command line
 
+def write_scores(study: Study, out: str | Path) -> list[Path]:
+    """``scores.npz`` (one world) or ``scores_world<k>.npz`` (world k = data seed k): each a
+    self-contained file to re-evaluate that world's models without the kit.
+
+    Arrays: ``snippet_scores`` float32 ``[M, S]``, ``model_names`` ``[M]`` (as in ``runs.json``),
+    ``test_offsets`` ``[V + 1]``, ``test_n_frames`` ``[V]``, ``test_classes`` ``[V]`` (0-12, 13 =
+    Normal), ``test_keys`` ``[V]``, ``test_frame_labels`` uint8 ``[F]``, ``test_frame_offsets``
+    ``[V + 1]``, ``class_names`` ``[14]`` and ``protocol`` (how snippet scores become frame scores).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = study.trainer.model_names
+    per_world = len(names) // len(study.world_scores)
+    paths = []
+    for k, (world, scores) in enumerate(zip(study.worlds, study.world_scores)):
+        tag = "" if len(study.worlds) == 1 else f"_world{world.meta.get('seed', k)}"
+        path = out / f"scores{tag}.npz"
+        np.savez_compressed(
+            path, snippet_scores=scores.astype(np.float32),
+            model_names=np.array(names[k * per_world:(k + 1) * per_world]),
+            test_offsets=np.asarray(world.test_offsets, dtype=np.int64),
+            test_n_frames=np.asarray(world.test_n_frames, dtype=np.int64),
+            test_classes=np.asarray(world.test_classes, dtype=np.int64),
+            test_keys=np.array(world.test_keys if world.test_keys else [str(i) for i in range(len(world.test_classes))]),
+            test_frame_labels=np.asarray(world.test_frame_labels, dtype=np.uint8),
+            test_frame_offsets=np.asarray(world.test_frame_offsets, dtype=np.int64),
+            class_names=np.array(CLASSES + ("Normal",)), protocol=np.array(study.trainer.config.protocol))
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------- command line
+
 def main(args) -> int:
-    from .cli import load_source
+    from .sources import load_source
 
     preset = PRESETS[args.preset]
-    seeds = args.seeds or preset["seeds"]
+    seeds = list(range(args.seeds or preset["seeds"]))
     iterations = args.iterations or preset["iterations"]
     start = time.perf_counter()
     if args.data == "synthetic":
-        from .synthetic import make_dataset
-        data = make_dataset(args.preset, seed=args.data_seed, balanced=args.balanced)
-        label = f"SYNTHETIC data ({args.preset} preset{', balanced training split' if args.balanced else ''})"
+        balanced = ", balanced training split" if args.balanced else ""
+        if args.one_world:
+            data = load_source("synthetic", args.preset, args.data_seed, balanced=args.balanced)
+            label = f"SYNTHETIC data ({args.preset} preset{balanced}, one world: data seed {args.data_seed})"
+        else:
+            data = synthetic_worlds(args.preset, [args.data_seed + s for s in seeds], balanced=args.balanced)
+            label = f"SYNTHETIC data ({args.preset} preset{balanced}, one world per seed)"
     else:
         if args.balanced:
             raise ValueError("--balanced applies to synthetic data only")
         data = load_source(args.data)
         label = f"features from {args.data}"
+    generated = time.perf_counter() - start
     config = TrainConfig(iterations=iterations, batch_size=args.batch_size, optimizer=args.optimizer, pairing=args.pairing,
                          sparsity=args.sparsity, normalize_weights=not args.raw_weights, crop=args.crop,
                          protocol=args.protocol, precision=args.precision, device=args.device,
                          progress=not args.quiet)
-    study = run_study(data, args.betas, list(range(seeds)), config, label)
+    study = run_study(data, args.betas, seeds, config, label)
     figures = None if args.figures == "none" else args.figures
     paths = write_outputs(study, args.out, figures)
+    if args.save_scores:
+        paths.update({f"scores{k}": p for k, p in enumerate(write_scores(study, args.out))})
     print(Path(paths["table2_md"]).read_text())
+    print(localisation_markdown(study.table1(), study.label))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     print(f"{study.trainer.bank.n_models} models x {iterations} steps on {study.trainer.device} "
-          f"(layer 1 in {study.trainer.config.precision}): "
+          f"(layer 1 in {study.trainer.config.precision}, {study.design}): data {generated:.0f} s, "
           f"training {study.trainer.seconds:.0f} s, total {time.perf_counter() - start:.0f} s")
     return 0

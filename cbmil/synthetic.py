@@ -90,6 +90,48 @@ PRESETS = {
 }
 
 
+#: Named points of the imbalance dial (:func:`imbalanced_counts`): the exponent applied to
+#: UCF-Crime's own training counts. 0 = uniform, 1 = UCF-Crime (max/min 145/27 = 5.4),
+#: "extreme" = the exponent that makes max/min = 50.
+IMBALANCE_LEVELS = {
+    "uniform": 0.0,
+    "ucf": 1.0,
+    "extreme": float(np.log(50) / np.log(max(TRAIN_COUNTS[c] for c in CLASSES) / min(TRAIN_COUNTS[c] for c in CLASSES))),
+}
+
+
+def imbalanced_counts(level: float | str, total: int | None = None) -> dict[str, int]:
+    """Training counts of the 13 anomaly classes on the imbalance dial, summing to ``total``.
+
+    Class c gets a share proportional to ``n_c ** level``, with ``n_c`` its UCF-Crime training
+    count (:data:`cbmil.ucf_crime.TRAIN_COUNTS`): ``level = 0`` spreads the videos evenly,
+    ``1`` keeps UCF-Crime's proportions, larger values exaggerate them while keeping the same
+    order of classes (names in :data:`IMBALANCE_LEVELS`). Rounded by largest remainder so the
+    total is exact (default 810, UCF-Crime's abnormal training videos; ``level = 1`` then gives
+    UCF-Crime's counts exactly), at least 1 per class.
+    Normal keeps its 800 videos.
+
+    >>> sum(imbalanced_counts("extreme").values()) - 800, len(set(imbalanced_counts("uniform").values()))
+    (810, 2)
+    """
+    if isinstance(level, str) and level not in IMBALANCE_LEVELS:
+        raise ValueError(f"imbalance level must be a number or one of {sorted(IMBALANCE_LEVELS)}, got {level!r}")
+    exponent = IMBALANCE_LEVELS[level] if isinstance(level, str) else float(level)
+    if total is None:
+        total = sum(TRAIN_COUNTS[c] for c in CLASSES)
+    if total < len(CLASSES):
+        raise ValueError(f"total must be at least {len(CLASSES)} (one video per class), got {total}")
+    ucf = np.array([TRAIN_COUNTS[c] for c in CLASSES], dtype=np.float64)
+    ideal = total * ucf ** exponent / (ucf ** exponent).sum()
+    counts = np.floor(ideal).astype(np.int64)
+    order = np.lexsort((-ucf, -(ideal - counts)))  # largest remainder; ties to the more frequent class
+    counts[order[:total - counts.sum()]] += 1
+    while counts.min() < 1:  # every class keeps a video, taken from the largest
+        counts[np.argmin(counts)] += 1
+        counts[np.argmax(counts)] -= 1
+    return {c: int(n) for c, n in zip(CLASSES, counts)} | {NORMAL: TRAIN_COUNTS[NORMAL]}
+
+
 def config(preset: str = "ci", **overrides) -> SyntheticConfig:
     """The parameters of ``preset`` (``"ci"`` or ``"full"``) with ``overrides`` applied."""
     if preset not in PRESETS:

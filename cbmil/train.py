@@ -7,6 +7,14 @@ variants of that seed share them: the paired design, so that the MIL vs CB-MIL d
 one seed isolates the loss. Consequently a model trained in a grid ends with the same weights
 as the same (seed, variant) trained alone (up to float rounding).
 
+Worlds: a run trains on one dataset (every seed sees the same training bags: the real
+features, or one synthetic draw), or on one dataset *per seed* (``Trainer([world_0, world_1,
+...], variants, seeds)``): seed i then trains on world i, and all variants of that seed share it,
+so the paired design holds and the spread over seeds covers the draw of the world as well as
+the training randomness (the synthetic study's default, :func:`cbmil.reproduce.run_study`).
+Worlds must share the training split's classes (same class of every bag), so that batches and
+class weights are the same for every world.
+
 Batches are drawn from the training bags held in memory (on the training device): no file is
 read and no DataLoader is built during training. Ten-crop data: by default each sampled bag
 uses one crop drawn at random (``crop="random"``), which keeps the ten views as augmentation at
@@ -110,6 +118,26 @@ class TrainConfig:
                              f"got {self.iterations} and {self.batch_size}")
 
 
+def check_worlds(data: VADDataset | Sequence[VADDataset], n_seeds: int) -> list[VADDataset]:
+    """The datasets a run trains on: ``[data]`` (one world for every seed) or one per seed.
+
+    Worlds must agree on what the paired design shares: the class of every training bag (so
+    batches index the same classes and class weights agree), the number of crops and D.
+    """
+    worlds = [data] if isinstance(data, VADDataset) else list(data)
+    if len(worlds) not in (1, n_seeds):
+        raise ValueError(f"expected one dataset, or one per seed ({n_seeds}); got {len(worlds)} datasets")
+    first = worlds[0]
+    for i, world in enumerate(worlds[1:], 1):
+        if not np.array_equal(np.asarray(world.train_classes), np.asarray(first.train_classes)):
+            raise ValueError(f"world {i}: train_classes differ from world 0's; the worlds of one run must share "
+                             "the training split's classes (same counts, same order)")
+        if world.train_bags.shape != first.train_bags.shape:
+            raise ValueError(f"world {i}: train_bags of shape {world.train_bags.shape}, expected world 0's "
+                             f"{first.train_bags.shape}")
+    return worlds
+
+
 def select_device(name: str = "auto") -> torch.device:
     """``"auto"``: CUDA when available, else CPU; otherwise the named device."""
     if name == "auto":
@@ -140,26 +168,32 @@ class Trainer:
     everything needed to resume bit-for-bit (weights, optimiser, random streams, history).
     """
 
-    def __init__(self, data: VADDataset, variants: Sequence[Variant], seeds: Sequence[int],
+    def __init__(self, data: VADDataset | Sequence[VADDataset], variants: Sequence[Variant], seeds: Sequence[int],
                  config: TrainConfig | None = None):
-        self.data, self.variants, self.seeds = data, list(variants), [int(s) for s in seeds]
+        self.variants, self.seeds = list(variants), [int(s) for s in seeds]
+        self.worlds = check_worlds(data, len(self.seeds))
+        self.data = self.worlds[0]
         config = config or TrainConfig()
         if not self.variants or not self.seeds:
             raise ValueError("Trainer needs at least one variant and one seed")
         self.device = select_device(config.device)
         self.config = config = replace(config, precision=resolve_precision(config.precision, self.device))
-        bags = torch.from_numpy(np.array(data.train_bags, dtype=np.float32))  # [N, C, 32, D], read into memory
-        if config.crop == "mean":
-            bags = bags.mean(dim=1, keepdim=True)
-        self.bags = bags.to(self.device, DTYPES[config.precision])
-        self.classes = torch.from_numpy(np.array(data.train_classes, dtype=np.int64))
+        # [W, N, C, 32, D] (W = 1 world, or one per seed), read into memory world by world
+        first = self.data.train_bags
+        n_crops = 1 if config.crop == "mean" else first.shape[1]
+        self.bags = torch.empty((len(self.worlds), first.shape[0], n_crops) + first.shape[2:],
+                                dtype=DTYPES[config.precision], device=self.device)
+        for w, world in enumerate(self.worlds):
+            bags = torch.from_numpy(np.asarray(world.train_bags, dtype=np.float32))
+            self.bags[w] = bags.mean(dim=1, keepdim=True) if config.crop == "mean" else bags
+        self.classes = torch.from_numpy(np.array(self.data.train_classes, dtype=np.int64))
         self.abnormal = torch.nonzero(self.classes != NORMAL_INDEX).flatten()
         self.normal = torch.nonzero(self.classes == NORMAL_INDEX).flatten()
         if len(self.abnormal) < config.batch_size or len(self.normal) < config.batch_size:
             raise ValueError(f"batch_size {config.batch_size} needs at least as many abnormal and normal training "
                              f"bags; got {len(self.abnormal)} and {len(self.normal)}")
-        self.weights = variant_weights(self.variants, data.train_classes, config.normalize_weights).to(self.device)
-        self.bank = ScorerBank(data.dim, self.seeds, len(self.variants), config.hidden, config.dropout,
+        self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights).to(self.device)
+        self.bank = ScorerBank(self.data.dim, self.seeds, len(self.variants), config.hidden, config.dropout,
                                config.precision).to(self.device)
         self.optimizer = _make_optimizer(self.bank.parameters(), config, self.device)
         # one stream per seed for batches and crops, one per seed for dropout masks (on device)
@@ -179,19 +213,22 @@ class Trainer:
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Each seed's next batch: features ``[S, 2B * 32, D]`` (abnormal bags first) and the
         abnormal bags' classes ``[S, B]``."""
-        b, n_crops = self.config.batch_size, self.bags.shape[1]
+        b, (n_worlds, n_bags, n_crops) = self.config.batch_size, self.bags.shape[:3]
         index, crops = [], []
         for g in self.batch_rng:
             index.append(torch.cat([self.abnormal[torch.randperm(len(self.abnormal), generator=g)[:b]],
                                     self.normal[torch.randperm(len(self.normal), generator=g)[:b]]]))
             crops.append(torch.randint(n_crops, (2 * b,), generator=g))
         index, crops = torch.stack(index), torch.stack(crops)  # [S, 2B]
-        # one host-to-device copy, then one gather of whole bags from the [N * C, 32 * D] view:
+        # seed i reads world i (or the one world): row (w * N + bag) * C + crop of the flat view
+        world = torch.arange(len(self.seeds)).unsqueeze(1) if n_worlds > 1 else torch.zeros(1, 1, dtype=torch.int64)
+        rows = (world * n_bags + index) * n_crops + crops
+        # one host-to-device copy, then one gather of whole bags from the [W * N * C, 32 * D] view:
         # index_select copies contiguous rows (several times faster than advanced indexing)
-        both = torch.cat([index * n_crops + crops, self.classes[index[:, :b]]], dim=1).to(self.device)
-        flat = self.bags.view(-1, self.bags.shape[2] * self.bags.shape[3])
+        both = torch.cat([rows, self.classes[index[:, :b]]], dim=1).to(self.device)
+        flat = self.bags.view(-1, self.bags.shape[3] * self.bags.shape[4])
         x = flat.index_select(0, both[:, :2 * b].flatten())
-        return x.view(len(self.seeds), -1, self.bags.shape[3]), both[:, 2 * b:]
+        return x.view(len(self.seeds), -1, self.bags.shape[4]), both[:, 2 * b:]
 
     def masks(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Inverted-dropout masks ``([S, R, H1], [S, R, H2])``, one pair per seed.
@@ -255,7 +292,7 @@ class Trainer:
         return self
 
     def _record_eval(self) -> None:
-        results = evaluate_bank(self.bank, self.data, self.config.protocol)
+        results = evaluate_bank(self.bank, self.worlds, self.config.protocol)
         self.history["eval_step"].append(self.step_count)
         self.history["total_auc"].append([r["total_auc"] for r in results])
         self.history["abnormal_auc"].append([r["abnormal_auc"] for r in results])
@@ -332,16 +369,63 @@ def score_snippets(bank: ScorerBank, snippets, rows_per_chunk: int = 8192) -> np
     return out
 
 
-def evaluate_bank(bank: ScorerBank, data: VADDataset, protocol: str = "snippet",
-                  include_normal: bool = False, snippet_scores: np.ndarray | None = None) -> list[dict]:
-    """:func:`cbmil.metrics.evaluate` of every model of ``bank`` on ``data``'s test set."""
+@torch.no_grad()
+def score_worlds(bank: ScorerBank, snippet_sets: Sequence, rows_per_chunk: int = 8192) -> list[np.ndarray]:
+    """Scores of each seed's models on that seed's own test snippets.
+
+    ``snippet_sets``: one ``[S_i, C, D]`` array per seed of the bank (world i's test snippets).
+    Returns one ``[V, S_i]`` array per seed. The worlds are scored together: chunk k of every
+    world forms one input ``[n_seeds, rows, D]`` (shorter worlds padded), so the cost is that of
+    scoring one world with all models.
+    """
+    n_seeds, v = len(bank.seeds), bank.n_variants
+    if len(snippet_sets) != n_seeds:
+        raise ValueError(f"expected one snippet array per seed ({n_seeds}), got {len(snippet_sets)}")
+    bank.eval()
+    device = bank.w1.device
+    n_crops, dim = snippet_sets[0].shape[1:]
+    lengths = [len(x) for x in snippet_sets]
+    out = [np.empty((v, n), dtype=np.float32) for n in lengths]
+    step = max(1, rows_per_chunk // n_crops)
+    for a in range(0, max(lengths), step):
+        chunk = torch.zeros((n_seeds, step * n_crops, dim), dtype=torch.float32)
+        for i, x in enumerate(snippet_sets):
+            part = np.asarray(x[a:a + step], dtype=np.float32).reshape(-1, dim)
+            chunk[i, :len(part)] = torch.from_numpy(part)
+        scores = bank(chunk.to(device)).reshape(n_seeds, v, step, n_crops).mean(dim=-1).cpu().numpy()
+        for i, n in enumerate(lengths):
+            out[i][:, a:min(a + step, n)] = scores[i, :, :max(0, min(step, n - a))]
+    return out
+
+
+def score_bank(bank: ScorerBank, worlds: VADDataset | Sequence[VADDataset]) -> list[np.ndarray]:
+    """Test snippet scores of every model on its own world: one ``[M_w, S_w]`` array per world
+    (one world: every model, ``[M, S]``; a world per seed: that seed's V models)."""
+    worlds = check_worlds(worlds, len(bank.seeds))
+    if len(worlds) == 1:
+        return [score_snippets(bank, worlds[0].test_snippets)]
+    return score_worlds(bank, [w.test_snippets for w in worlds])
+
+
+def evaluate_bank(bank: ScorerBank, data: VADDataset | Sequence[VADDataset], protocol: str = "snippet",
+                  include_normal: bool = False, snippet_scores: Sequence[np.ndarray] | np.ndarray | None = None
+                  ) -> list[dict]:
+    """:func:`cbmil.metrics.evaluate` of every model of ``bank`` (model order ``s * V + v``), each on
+    its own world's test set (``data``: one dataset, or one per seed). ``snippet_scores``: as
+    returned by :func:`score_bank` (or ``[M, S]`` for one world)."""
+    worlds = check_worlds(data, len(bank.seeds))
     if snippet_scores is None:
-        snippet_scores = score_snippets(bank, data.test_snippets)
-    labels = np.asarray(data.test_frame_labels)
-    return [metrics.evaluate(frame_scores(s, data.test_offsets, data.test_n_frames, protocol), labels,
-                             data.test_frame_offsets, data.test_classes, include_normal)
-            for s in snippet_scores]
+        snippet_scores = score_bank(bank, worlds)
+    elif isinstance(snippet_scores, np.ndarray):
+        snippet_scores = [snippet_scores]
+    results = []
+    for world, scores in zip(worlds, snippet_scores):
+        labels = np.asarray(world.test_frame_labels)
+        results += [metrics.evaluate(frame_scores(s, world.test_offsets, world.test_n_frames, protocol), labels,
+                                     world.test_frame_offsets, world.test_classes, include_normal)
+                    for s in scores]
+    return results
 
 
 __all__ = ["Variant", "paper_variants", "TrainConfig", "Trainer", "train", "select_device", "score_snippets",
-           "evaluate_bank", "variant_weights"]
+           "score_worlds", "score_bank", "evaluate_bank", "variant_weights", "check_worlds"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -16,6 +17,7 @@ from cbmil.metrics import (
     average_precision,
     evaluate,
     false_alarm_rate,
+    localisation,
     paired_difference,
     per_class_auc,
     roc_curve_points,
@@ -191,7 +193,8 @@ def test_false_alarm_rate_without_normal_videos_is_nan():
 def test_evaluate_returns_every_metric_with_hand_values():
     got = evaluate(*three_videos())
     assert set(got) == {"total_auc", "abnormal_auc", "per_class_auc", "average_precision",
-                        "false_alarm_rate"}
+                        "false_alarm_rate", "median_video_auc", "inside_above_share",
+                        "top_in_event_share", "per_class_localisation"}
     assert got["total_auc"] == pytest.approx(12 / 15)
     assert got["abnormal_auc"] == pytest.approx(0.75)
     assert got["per_class_auc"]["Abuse"] == pytest.approx(1.0)
@@ -214,6 +217,237 @@ def test_evaluate_at_ucf_crime_test_scale():
         assert classes.size == 290 and offsets[-1] == 1_110_000
         assert 0.5 < got["total_auc"] < 1.0
         assert all(0.5 < v < 1.0 for v in got["per_class_auc"].values())
+        assert 0.5 < got["median_video_auc"] < 1.0 and got["inside_above_share"] > 0.9
+
+
+# ----------------------------------------------------------------------------- localisation
+
+def one_video(scores, labels, cls=ABUSE):
+    """Arrays for a single test video of class ``cls``."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return scores, np.asarray(labels, dtype=bool), np.array([0, scores.size]), np.array([cls])
+
+
+def per_video(result, key):
+    return result["per_video"][key].tolist()
+
+
+def snippet_video(top_snippet, event, n_snippets=4):
+    """A 16-frame-snippet video: snippet k scores 0.1 * (k + 1), the top snippet 0.9;
+    ``event`` = (first, last) anomalous frame, inclusive."""
+    snippet_scores = 0.1 * (np.arange(n_snippets) + 1)
+    snippet_scores[top_snippet] = 0.9
+    labels = np.zeros(16 * n_snippets, dtype=bool)
+    labels[event[0]:event[1] + 1] = True
+    return one_video(np.repeat(snippet_scores, 16), labels)
+
+
+def test_localisation_event_scored_high_is_found_every_way():
+    scores = [0.1, 0.2, 0.1, 0.9, 0.8, 0.9, 0.2, 0.1]
+    labels = [0, 0, 0, 1, 1, 1, 0, 0]
+    got = localisation(*one_video(scores, labels))
+    assert per_video(got, "video_index") == [0]
+    assert per_video(got, "video_auc") == [1.0]
+    assert per_video(got, "inside_above_outside") == [1.0]
+    assert per_video(got, "top_in_event") == [1.0]
+    assert (got["median_video_auc"], got["inside_above_share"], got["top_in_event_share"]) == (
+        1.0, 1.0, 1.0)
+
+
+def test_localisation_flat_video_is_chance_not_above_and_top_run_is_whole_video():
+    # 0.1 does not sum exactly (3 * 0.1 != 0.3): the means must still compare equal.
+    labels = [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0]
+    got = localisation(*one_video([0.1] * 11, labels))
+    assert per_video(got, "video_auc") == [0.5]
+    assert per_video(got, "inside_above_outside") == [0.0]  # equal means: not strictly greater
+    assert per_video(got, "top_in_event") == [1.0]  # the run of the first max frame is the video
+
+
+def test_localisation_video_scored_low_inside_its_event():
+    # lifted everywhere but lowest on the event: the video-level signal does not help here
+    got = localisation(*one_video([0.9, 0.9, 0.7, 0.7, 0.9], [0, 0, 1, 1, 0]))
+    assert per_video(got, "video_auc") == [0.0]
+    assert per_video(got, "inside_above_outside") == [0.0]
+    assert per_video(got, "top_in_event") == [0.0]
+
+
+@pytest.mark.parametrize(
+    "top_snippet, event, expected",
+    [
+        (1, (20, 40), 1.0),   # frames 16..31: overlaps the event's start
+        (2, (20, 40), 1.0),   # frames 32..47: overlaps its end (frame 40)
+        (3, (20, 40), 0.0),   # frames 48..63: after the event
+        (0, (20, 40), 0.0),   # frames 0..15: before it
+        (2, (0, 31), 0.0),    # event ends at frame 31, top snippet starts at 32: just misses
+        (1, (31, 31), 1.0),   # a single event frame on the snippet's last frame counts
+    ],
+)
+def test_top_in_event_uses_the_top_snippet_with_an_overlap_rule(top_snippet, event, expected):
+    got = localisation(*snippet_video(top_snippet, event))
+    assert per_video(got, "top_in_event") == [expected]
+
+
+def test_top_unit_is_the_run_of_the_first_maximal_frame():
+    # Two separate snippets tie for the maximum: only the first one (frames 0..15) counts.
+    scores = np.repeat([0.9, 0.2, 0.9, 0.3], 16)
+    labels = np.zeros(64, dtype=bool)
+    labels[40] = True
+    assert per_video(localisation(*one_video(scores, labels)), "top_in_event") == [0.0]
+    # Adjacent tied snippets form one run (frames 16..47), which reaches the event at 40.
+    scores = np.repeat([0.2, 0.9, 0.9, 0.3], 16)
+    assert per_video(localisation(*one_video(scores, labels)), "top_in_event") == [1.0]
+
+
+def test_localisation_ignores_normal_videos():
+    # Abuse video, then a normal video scored far higher, then an Arrest video.
+    scores = np.array([0.1, 0.8, 0.2, 5.0, 5.0, 0.3, 0.6, 0.4])
+    labels = np.array([0, 1, 0, 0, 0, 1, 0, 0], dtype=bool)
+    offsets = np.array([0, 3, 5, 8])
+    classes = np.array([ABUSE, NORMAL_INDEX, ARREST])
+    got = localisation(scores, labels, offsets, classes)
+    assert per_video(got, "video_index") == [0, 2]
+    assert per_video(got, "video_auc") == [1.0, 0.0]
+    assert per_video(got, "top_in_event") == [1.0, 0.0]
+    # the normal video's frames do not change anything
+    without = localisation(np.delete(scores, [3, 4]), np.delete(labels, [3, 4]), [0, 3, 6],
+                           [ABUSE, ARREST])
+    for key in ("video_auc", "inside_above_outside", "top_in_event"):
+        assert per_video(got, key) == per_video(without, key)
+    only_normal = localisation([0.1, 0.2], [0, 0], [0, 2], [NORMAL_INDEX])
+    assert got["per_video"]["video_index"].dtype.kind == "i"
+    assert only_normal["per_video"]["video_auc"].shape == (0,)
+    assert math.isnan(only_normal["median_video_auc"])
+    assert math.isnan(only_normal["top_in_event_share"])
+
+
+def test_localisation_undefined_cases_are_nan():
+    all_anomalous = localisation(*one_video([0.3, 0.7, 0.5], [1, 1, 1]))
+    assert math.isnan(per_video(all_anomalous, "video_auc")[0])
+    assert math.isnan(per_video(all_anomalous, "inside_above_outside")[0])
+    assert per_video(all_anomalous, "top_in_event") == [1.0]
+    no_event = localisation(*one_video([0.3, 0.7, 0.5], [0, 0, 0]))
+    assert all(math.isnan(per_video(no_event, key)[0])
+               for key in ("video_auc", "inside_above_outside", "top_in_event"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice" / division warnings
+        summary = localisation(*one_video([0.3, 0.7, 0.5], [0, 0, 0]))
+        empty_video = localisation(np.zeros(0), np.zeros(0, bool), [0, 0], [ABUSE])
+    assert math.isnan(summary["median_video_auc"]) and math.isnan(summary["inside_above_share"])
+    assert math.isnan(per_video(empty_video, "top_in_event")[0])
+
+
+def test_localisation_per_class_summaries_and_absent_classes():
+    # Abuse 1: AUC 1, inside 1, top 1. Arrest: AUC 0, inside 0, top 0.
+    scores = np.array([0.9, 0.1, 0.5, 0.5, 0.7, 0.2, 0.8])
+    labels = np.array([1, 0, 1, 0, 0, 1, 0], dtype=bool)
+    offsets = np.array([0, 2, 5, 7])
+    classes = np.array([ABUSE, ABUSE, ARREST])
+    # video 2 (Abuse): 0.5(+) vs 0.5, 0.7 -> (0.5 + 0) / 2 = 0.25; inside 0.5 < 0.6; top 0.7 normal
+    got = localisation(scores, labels, offsets, classes)
+    assert per_video(got, "video_auc") == [1.0, 0.25, 0.0]
+    per_class = got["per_class"]
+    assert tuple(per_class) == CLASSES
+    assert per_class["Abuse"] == {"median_video_auc": 0.625, "inside_above_share": 0.5,
+                                  "top_in_event_share": 0.5, "n_videos": 2}
+    assert per_class["Arrest"] == {"median_video_auc": 0.0, "inside_above_share": 0.0,
+                                   "top_in_event_share": 0.0, "n_videos": 1}
+    for name in CLASSES:
+        if name not in ("Abuse", "Arrest"):
+            entry = per_class[name]
+            assert entry["n_videos"] == 0
+            assert all(math.isnan(entry[key]) for key in
+                       ("median_video_auc", "inside_above_share", "top_in_event_share"))
+    assert got["median_video_auc"] == pytest.approx(0.25)
+    assert got["inside_above_share"] == pytest.approx(1 / 3)
+    assert got["top_in_event_share"] == pytest.approx(1 / 3)
+
+
+def reference_localisation(scores, labels, offsets, classes):
+    """Per-video reference: sklearn for the AUC, plain Python for the rest."""
+    rows = []
+    for v, cls in enumerate(classes):
+        if cls == NORMAL_INDEX:
+            continue
+        s, y = scores[offsets[v]:offsets[v + 1]], labels[offsets[v]:offsets[v + 1]]
+        both = 0 < y.sum() < y.size
+        auc = roc_auc_score(y, s) if both else math.nan
+        inside = float(np.mean(s[y]) > np.mean(s[~y])) if both else math.nan
+        top = math.nan
+        if y.any():
+            first = int(np.argmax(s))
+            last = first
+            while last + 1 < s.size and s[last + 1] == s[first]:
+                last += 1
+            top = float(y[first:last + 1].any())
+        rows.append((v, auc, inside, top))
+    return rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_videos=st.integers(1, 12),
+    levels=st.integers(1, 5),
+)
+def test_localisation_equals_sklearn_per_video_on_tie_heavy_data(seed, n_videos, levels):
+    # Scores take only `levels` distinct values, so ties within and across the event are
+    # everywhere; lengths 0 and one-label videos occur. The values are multiples of 1/8, so sums
+    # are exact and equal means compare equal in both implementations (inside_above_outside).
+    rng = np.random.default_rng(seed)
+    classes = rng.choice([ABUSE, ARREST, 5, NORMAL_INDEX], size=n_videos)
+    lengths = rng.integers(0, 40, size=n_videos)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    frame_class = np.repeat(classes, lengths)
+    labels = (frame_class != NORMAL_INDEX) & (rng.random(offsets[-1]) < rng.random())
+    scores = rng.integers(0, levels, size=offsets[-1]) / 8
+    got = localisation(scores, labels, offsets, classes)
+    ref = reference_localisation(scores, labels, offsets, classes)
+    assert per_video(got, "video_index") == [row[0] for row in ref]
+    for column, key in enumerate(("video_auc", "inside_above_outside", "top_in_event"), start=1):
+        np.testing.assert_allclose(got["per_video"][key], [row[column] for row in ref],
+                                   rtol=1e-12, atol=1e-15)
+    # evaluate carries the same summaries
+    flat = evaluate(scores, labels, offsets, classes)
+    for key in ("median_video_auc", "inside_above_share", "top_in_event_share"):
+        np.testing.assert_array_equal(flat[key], got[key])
+    assert json.dumps(flat["per_class_localisation"]) == json.dumps(got["per_class"])
+
+
+def test_localisation_equals_sklearn_on_distinct_continuous_scores():
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(50, 400, size=20)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    classes = rng.choice([ABUSE, ARREST, NORMAL_INDEX], size=20)
+    labels = rng.random(offsets[-1]) < 0.3
+    scores = rng.random(offsets[-1]).astype(np.float32) + 0.2 * labels
+    got = localisation(scores, labels, offsets, classes)
+    ref = reference_localisation(scores.astype(np.float64), labels, offsets, classes)
+    np.testing.assert_allclose(got["per_video"]["video_auc"], [row[1] for row in ref], rtol=1e-12)
+    np.testing.assert_array_equal(got["per_video"]["top_in_event"], [row[3] for row in ref])
+
+
+def test_evaluate_carries_the_localisation_summaries():
+    # Abuse video: 0.8 0.4 (+) vs 0.3 -> AUC 1, inside, top 0.8 anomalous.
+    # Arrest video: 0.6 (+) vs 0.7, 0.2 -> AUC 0.5; 0.6 > 0.45 inside; top 0.7 is normal.
+    got = evaluate(*three_videos())
+    assert got["median_video_auc"] == pytest.approx(0.75)
+    assert got["inside_above_share"] == pytest.approx(1.0)
+    assert got["top_in_event_share"] == pytest.approx(0.5)
+    # (compared as JSON: nan != nan in a dict comparison, "NaN" == "NaN" in text)
+    assert json.dumps(got["per_class_localisation"]) == json.dumps(
+        localisation(*three_videos())["per_class"])
+    assert got["per_class_localisation"]["Arrest"]["top_in_event_share"] == 0.0
+    assert "per_video" not in got
+    json.dumps(got)  # the whole result is JSON-serialisable (nan as NaN)
+
+
+def test_localisation_validates_its_input():
+    with pytest.raises(ValueError, match="frame_labels"):
+        localisation([0.1, 0.2], [1], [0, 2], [ABUSE])
+    with pytest.raises(ValueError, match="frame_offsets must end"):
+        localisation([0.1, 0.2], [1, 0], [0, 1], [ABUSE])
+    with pytest.raises(ValueError, match="video_classes must hold"):
+        localisation([0.1, 0.2], [1, 0], [0, 2], [14])
 
 
 # ----------------------------------------------------------------------------- seeds

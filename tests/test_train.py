@@ -131,8 +131,8 @@ def test_crop_mean_uses_the_crop_average():
     data.train_bags = np.repeat(data.train_bags, 3, axis=1) + np.arange(3, dtype=np.float32)[None, :, None, None]
     data.test_snippets = np.repeat(data.test_snippets, 3, axis=1)
     trainer = Trainer(data, [Variant("MIL")], [0], config(crop="mean"))
-    assert trainer.bags.shape[1] == 1
-    torch.testing.assert_close(trainer.bags[:, 0], torch.as_tensor(data.train_bags).mean(1))
+    assert trainer.bags.shape[:3] == (1, len(data.train_bags), 1)  # [worlds, bags, crops]
+    torch.testing.assert_close(trainer.bags[0, :, 0], torch.as_tensor(data.train_bags).mean(1))
 
 
 def test_bf16_layer1_keeps_fp32_parameters_and_tracks_fp32_training(tiny):
