@@ -44,6 +44,16 @@ def _reproduce(args) -> int:
     return reproduce(args)
 
 
+def _imbalance(args) -> int:
+    from .imbalance import main as imbalance
+    return imbalance(args)
+
+
+def _strength(args) -> int:
+    from .strength import main as strength
+    return strength(args)
+
+
 def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--data", default="synthetic", help="'synthetic' or a cache folder from `data prepare`")
     parser.add_argument("--preset", default="ci", choices=["ci", "full"],
@@ -75,6 +85,22 @@ def add_reproduce_arguments(parser) -> None:
     parser.set_defaults(func=_reproduce)
 
 
+def add_imbalance_arguments(parser) -> None:
+    parser.add_argument("--preset", default="ci", choices=["ci", "full"], help="synthetic preset (default: ci)")
+    parser.add_argument("--levels", nargs="+", default=["uniform", "ucf", "extreme"],
+                        help="imbalance of the training split: uniform, ucf, extreme (max/min ~50) or exponents of the UCF counts")
+    parser.add_argument("--overlaps", type=float, nargs="+", default=[0.0, 0.5, 0.9],
+                        help="overlap of the class signatures (0 = class-specific evidence)")
+    parser.add_argument("--betas", type=float, nargs="+", default=[0.9999], help="CB-MIL betas")
+    parser.add_argument("--worlds", type=int, default=4, help="worlds (= seeds) per cell")
+    parser.add_argument("--iterations", type=int, default=1000, help="training steps per model")
+    parser.add_argument("--out", default="results/imbalance", help="folder for the CSVs")
+    parser.add_argument("--figures", default="figures", help="folder for the heat maps ('none' to skip)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quiet", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cbmil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
     add_reproduce_arguments(rep)
+
+    imb = sub.add_parser("imbalance", help="MIL vs CB-MIL over a grid of training-split imbalance x class overlap")
+    add_imbalance_arguments(imb)
+    imb.set_defaults(func=_imbalance)
+
+    st = sub.add_parser("strength", help="the generator examined: MIL's per-class AUC and localisation against "
+                                         "class strength, for several values of context")
+    st.add_argument("--preset", default="ci", choices=["ci", "full"], help="synthetic preset (default: ci)")
+    st.add_argument("--contexts", type=float, nargs="+", default=[1.2, 0.0], help="values of the context parameter")
+    st.add_argument("--worlds", type=int, default=4, help="worlds (= seeds) per context")
+    st.add_argument("--iterations", type=int, default=1000, help="training steps")
+    st.add_argument("--out", default="results/strength", help="folder for strength.csv")
+    st.add_argument("--figures", default="figures", help="folder for the figure ('none' to skip)")
+    st.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    st.add_argument("--device", default="auto")
+    st.set_defaults(func=_strength)
     return parser
 
 

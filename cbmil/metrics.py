@@ -95,6 +95,7 @@ __all__ = [
     "evaluate",
     "seed_summary",
     "paired_difference",
+    "holm",
 ]
 
 
@@ -705,8 +706,10 @@ def paired_difference(treatment: Any, control: Any, confidence: float = 0.95) ->
     -------
     dict
         ``mean``, ``std`` (sample sd of the differences), ``ci_low``, ``ci_high`` (floats),
-        ``n`` (int), and ``exceeds_noise`` (bool): True when the interval excludes 0, i.e.
-        ``ci_low > 0`` or ``ci_high < 0``. For ``n = 1``, ``std`` and the interval are ``nan``
+        ``n`` (int), ``exceeds_noise`` (bool): True when the interval excludes 0, i.e.
+        ``ci_low > 0`` or ``ci_high < 0``, and ``p_value`` (float): the two-sided paired t-test
+        of a zero mean difference (``exceeds_noise`` is ``p_value < 1 - confidence``; for many
+        comparisons adjust the p-values with :func:`holm`). For ``n = 1``, ``std`` and the interval are ``nan``
         and ``exceeds_noise`` is False. When all differences are equal (``std = 0``) the interval
         shrinks to the mean.
 
@@ -731,9 +734,51 @@ def paired_difference(treatment: Any, control: Any, confidence: float = 0.95) ->
     if n < 2:
         nan = float("nan")
         return {"mean": mean, "std": nan, "ci_low": nan, "ci_high": nan, "n": n,
-                "exceeds_noise": False}
+                "exceeds_noise": False, "p_value": nan}
     std = float(diff.std(ddof=1))
     half = float(stats.t.ppf((1.0 + confidence) / 2.0, n - 1)) * std / math.sqrt(n)
     low, high = mean - half, mean + half
+    if std > 0:
+        p_value = float(2.0 * stats.t.sf(abs(mean) / (std / math.sqrt(n)), n - 1))
+    else:
+        p_value = 1.0 if mean == 0 else 0.0
     return {"mean": mean, "std": std, "ci_low": low, "ci_high": high, "n": n,
-            "exceeds_noise": bool(low > 0.0 or high < 0.0)}
+            "exceeds_noise": bool(low > 0.0 or high < 0.0), "p_value": p_value}
+
+
+def holm(p_values: Any) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (family-wise error control).
+
+    Sort the m p-values ascending, multiply the k-th smallest (k = 0..m-1) by ``m - k``, take the
+    running maximum and clip at 1. A hypothesis is rejected at level alpha when its adjusted
+    p-value is <= alpha; this controls the probability of *any* false rejection in the family at
+    alpha, under any dependence between the tests. ``nan`` entries (undefined tests) stay
+    ``nan`` and do not count in m.
+
+    Parameters
+    ----------
+    p_values : array_like of float, shape (m,)
+
+    Returns
+    -------
+    ndarray of float, shape (m,), the adjusted p-values in the input order.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(2).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1:
+        raise ValueError(f"p_values must be a 1-D array; received shape {p.shape}")
+    out = np.full(p.shape, np.nan)
+    defined = np.flatnonzero(~np.isnan(p))
+    if defined.size == 0:
+        return out
+    if np.any((p[defined] < 0) | (p[defined] > 1)):
+        raise ValueError("p_values must lie in [0, 1]")
+    order = defined[np.argsort(p[defined], kind="stable")]
+    m = order.size
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adjusted, 1.0)
+    return out

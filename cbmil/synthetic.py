@@ -259,10 +259,19 @@ def _video(cfg, world: _World, rng, key: str, label: str, median_frames: float) 
     return SyntheticVideo(key, label, intervals, x)
 
 
+def _world(cfg: SyntheticConfig, seed: int) -> _World:
+    return _World(cfg, np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[0]))
+
+
+def class_strengths(cfg: SyntheticConfig, seed: int = 0) -> dict[str, float]:
+    """The per-class strength ``s_c`` of the world of ``seed`` (noise standard deviations)."""
+    return {c: float(v) for c, v in zip(CLASSES, _world(cfg, seed).strengths)}
+
+
 def iter_videos(cfg: SyntheticConfig, split: str, seed: int = 0) -> Iterator[SyntheticVideo]:
     """Generate the videos of ``split`` (``"train"`` or ``"test"``) one by one, deterministically."""
-    world_ss, train_ss, test_ss = np.random.SeedSequence(seed).spawn(3)
-    world = _World(cfg, np.random.default_rng(world_ss))
+    _, train_ss, test_ss = np.random.SeedSequence(seed).spawn(3)
+    world = _world(cfg, seed)
     rng = np.random.default_rng(train_ss if split == "train" else test_ss)
     median = cfg.train_median_frames if split == "train" else cfg.test_median_frames
     for key, label in _keys(cfg, split):
@@ -303,7 +312,8 @@ def make_dataset(preset: str = "ci", seed: int = 0, **overrides) -> VADDataset:
         test_classes=np.array(classes, dtype=np.int64), test_n_frames=n_frames,
         test_frame_labels=np.concatenate(labels), test_frame_offsets=offsets_from_lengths(n_frames),
         train_keys=[k for k, _ in _keys(cfg, "train")], test_keys=keys,
-        meta={"source": "synthetic", "preset": preset, "seed": seed, "config": _as_json(cfg)},
+        meta={"source": "synthetic", "preset": preset, "seed": seed, "config": _as_json(cfg),
+              "class_strengths": class_strengths(cfg, seed)},
     )
 
 

@@ -546,3 +546,25 @@ def test_single_metrics_validate_too():
         false_alarm_rate([0.1, 0.2], [0, 1], [NORMAL_INDEX])
     with pytest.raises(ValueError, match="video_classes"):
         per_class_auc([0.1, 0.2], [1, 0], [0, 1, 2], [ABUSE])
+
+
+# ----------------------------------------------------------------------------- many tests
+
+def test_paired_difference_p_value_is_scipys_paired_t_test():
+    from scipy.stats import ttest_rel
+    a, b = np.array([80.1, 79.5, 81.0, 80.2]), np.array([79.9, 79.6, 80.4, 79.8])
+    result = paired_difference(a, b)
+    assert result["p_value"] == pytest.approx(ttest_rel(a, b).pvalue)
+    assert result["exceeds_noise"] == (result["p_value"] < 0.05)
+
+
+def test_holm_by_hand_and_where_it_changes_a_verdict():
+    from cbmil.metrics import holm
+    # sorted 0.01, 0.03, 0.04 -> x3, x2, x1 = 0.03, 0.06, 0.04 -> running max 0.03, 0.06, 0.06
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    raw = np.array([0.01, 0.04, 0.03])
+    assert (raw < 0.05).all() and (holm(raw) < 0.05).tolist() == [True, False, False]
+    np.testing.assert_allclose(holm([0.5, np.nan, 0.01]), [0.5, np.nan, 0.02])
+    assert holm([0.9, 0.8]).max() <= 1.0
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        holm([1.5])

@@ -71,3 +71,46 @@ def test_cli_reproduce_on_a_prepared_ten_crop_cache(tmp_path, ten_crop_folder):
         rows = list(csv.DictReader(fh))
     assert [r["method"] for r in rows] == ["MIL", "CB-MIL 0.9", "CB-MIL 0.999"]
     assert (tmp_path / "figs" / "reproduce_auc_vs_beta.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def world_study():
+    from cbmil.reproduce import synthetic_worlds
+    worlds = synthetic_worlds("ci", [0, 1, 2], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
+    cfg = TrainConfig(iterations=8, batch_size=6, progress=False, device="cpu")
+    return run_study(worlds, betas=(0.9999,), seeds=(0, 1, 2), config=cfg, label="SYNTHETIC worlds")
+
+
+def test_world_per_seed_study_records_its_design_and_localisation(world_study, tmp_path):
+    from cbmil.reproduce import write_outputs
+    assert world_study.design == "one world per seed" and world_study.snippet_scores is None
+    paths = write_outputs(world_study, tmp_path, figures=None)
+    runs = json.loads(paths["runs"].read_text())
+    assert runs["design"] == "one world per seed" and runs["world_seeds"] == [0, 1, 2]
+    assert [r["world"] for r in runs["runs"]] == [0, 0, 1, 1, 2, 2]
+    for r in runs["runs"]:
+        assert r["model"] == f"{r['method']} / seed {r['seed']}"
+        for key in ("median_video_auc", "inside_above_share", "top_in_event_share", "per_class_localisation"):
+            assert key in r
+    md = paths["table2_md"].read_text()
+    assert "median per-video AUC %" in md and "top snippet in event %" in md
+    assert "Localisation per class, MIL" in paths["table1_md"].read_text()
+    t2 = world_study.table2()
+    assert t2[0]["median_video_auc_mean"] == pytest.approx(100 * world_study.localisation["median_video_auc"][:, 0].mean())
+
+
+def test_saved_scores_re_evaluate_without_the_kit(world_study, tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    from cbmil.reproduce import write_scores
+    paths = write_scores(world_study, tmp_path)
+    assert [p.name for p in paths] == ["scores_world0.npz", "scores_world1.npz", "scores_world2.npz"]
+    for w, path in enumerate(paths):
+        z = np.load(path)
+        assert z["snippet_scores"].dtype == np.float32 and z["snippet_scores"].shape == (2, z["test_offsets"][-1])
+        assert list(z["model_names"]) == [f"MIL / seed {w}", f"CB-MIL 0.9999 / seed {w}"]
+        assert z["test_frame_labels"].dtype == np.uint8 and len(z["test_frame_labels"]) == z["test_frame_offsets"][-1]
+        assert len(z["test_keys"]) == len(z["test_classes"]) == len(z["test_n_frames"])
+        for m in range(2):
+            frames = np.repeat(z["snippet_scores"][m].astype(np.float64), 16)  # snippet protocol, by hand
+            assert roc_auc_score(z["test_frame_labels"], frames) == pytest.approx(world_study.total[w, m], abs=1e-9)

@@ -1,0 +1,218 @@
+"""``cbmil imbalance``: the paper's subject as a dial. When does balancing the classes help?
+
+The study of :mod:`cbmil.reproduce` asks whether CB-MIL helps the rare classes at one point:
+UCF-Crime's imbalance and one ``overlap`` of the class signatures. This command maps a grid of
+synthetic worlds that differ only in
+
+* the **imbalance of the training split** (:func:`cbmil.synthetic.imbalanced_counts`): the 810
+  abnormal training videos spread uniformly, as in UCF-Crime, or more extremely (max/min about
+  50), same order of classes; test split unchanged;
+* **overlap**: how much the anomaly classes share one direction of evidence (0 = every class has
+  its own, 1 = all look alike).
+
+In every cell it trains MIL and CB-MIL (each beta) on ``worlds`` synthetic worlds, one per seed
+(seed i draws world i, all methods of that seed share it: paired), and evaluates every model.
+
+Outputs (``--out``):
+
+* ``imbalance.csv``: one row per (cell, method, world/seed): per-class AUC (``auc_<Class>``),
+  ``mean_class_auc`` (the paper's Abnormal AUC), ``rare_third_auc`` (mean over the rarest
+  third of the classes in that cell's training split), ``total_auc`` and the localisation
+  summaries of :func:`cbmil.metrics.localisation`.
+* ``imbalance_cells.csv``: per cell and beta, the paired difference CB-MIL - MIL (mean, 95 %
+  t-interval, raw p-value and Holm-adjusted p-value over the cells of the grid, for the mean
+  over classes and for the rarest third), and for MIL alone the Spearman rank correlation
+  (``scipy.stats.spearmanr``, ties averaged) of per-class AUC against training count, with its
+  p-value (per-class AUCs averaged over worlds first).
+* ``imbalance_<beta>.png`` (in ``--figures``): heat maps of those three quantities.
+
+Nothing in the generator depends on a class's training count (:mod:`cbmil.synthetic`): any
+effect of frequency comes out of training. All numbers are SYNTHETIC.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from . import metrics, plots
+from .synthetic import IMBALANCE_LEVELS, imbalanced_counts
+from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_bank
+from .ucf_crime import CLASSES
+
+LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_share")
+
+
+def rare_third(counts: dict[str, int]) -> list[str]:
+    """The rarest third of the 13 classes (4 classes) by training count; ties go to the class
+    that is rarer in UCF-Crime's own split, then to the earlier name (a fixed order)."""
+    from .ucf_crime import TRAIN_COUNTS
+    order = sorted(CLASSES, key=lambda c: (counts[c], TRAIN_COUNTS[c], c))
+    return order[:len(CLASSES) // 3]
+
+
+def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: int, config: TrainConfig,
+             first_world: int = 0, **overrides) -> list[dict]:
+    """Train and evaluate one cell; return one row per (method, world). ``overrides``: other
+    generator parameters (e.g. a small ``test_counts`` in tests)."""
+    from .synthetic import make_dataset
+    counts = imbalanced_counts(level)
+    world_seeds = list(range(first_world, first_world + n_worlds))
+    worlds = [make_dataset(preset, seed=w, train_counts=counts, overlap=overlap, **overrides) for w in world_seeds]
+    variants = paper_variants(betas)
+    trainer = Trainer(worlds, variants, world_seeds, config).run()
+    results = evaluate_bank(trainer.bank, worlds, config.protocol, snippet_scores=score_bank(trainer.bank, worlds))
+    rare = rare_third(counts)
+    ratio = max(counts[c] for c in CLASSES) / min(counts[c] for c in CLASSES)
+    rows = []
+    for i, result in enumerate(results):
+        w, v = divmod(i, len(variants))
+        variant = variants[v]
+        per_class = result["per_class_auc"]
+        row = {"imbalance": level if isinstance(level, str) else f"{level:g}",
+               "exponent": IMBALANCE_LEVELS[level] if isinstance(level, str) else float(level),
+               "max_min_ratio": ratio, "overlap": overlap, "method": variant.name,
+               "beta": "" if variant.beta is None else variant.beta, "world": world_seeds[w], "seed": world_seeds[w],
+               "total_auc": result["total_auc"], "mean_class_auc": result["abnormal_auc"],
+               "rare_third_auc": float(np.mean([per_class[c] for c in rare]))}
+        row.update({k: result[k] for k in LOCALISATION_KEYS})
+        row.update({f"auc_{c}": per_class[c] for c in CLASSES})
+        row.update({f"train_{c}": counts[c] for c in CLASSES})
+        rows.append(row)
+    return rows
+
+
+def cell_statistics(rows: list[dict], betas) -> list[dict]:
+    """Per cell and beta: paired CB-MIL - MIL differences (pp) with Holm over the cells, and
+    MIL's rank correlation of per-class AUC with training count."""
+    cells = sorted({(r["imbalance"], r["overlap"]) for r in rows}, key=lambda k: (str(k[0]), k[1]))
+    out = []
+    for level, overlap in cells:
+        in_cell = [r for r in rows if r["imbalance"] == level and r["overlap"] == overlap]
+        mil = sorted((r for r in in_cell if r["method"] == "MIL"), key=lambda r: r["world"])
+        # MIL: per-class AUC (mean over worlds) against training count
+        auc = np.mean([[r[f"auc_{c}"] for c in CLASSES] for r in mil], axis=0)
+        counts = [mil[0][f"train_{c}"] for c in CLASSES]
+        if len(set(counts)) > 1 and np.isfinite(auc).all():
+            rho, p_rho = stats.spearmanr(counts, auc)
+        else:
+            rho, p_rho = math.nan, math.nan
+        for beta in betas:
+            cb = sorted((r for r in in_cell if r["beta"] == beta), key=lambda r: r["world"])
+            row = {"imbalance": level, "max_min_ratio": mil[0]["max_min_ratio"], "overlap": overlap, "beta": beta,
+                   "worlds": len(mil), "mil_mean_class_auc": 100 * np.mean([r["mean_class_auc"] for r in mil]),
+                   "mil_rare_third_auc": 100 * np.mean([r["rare_third_auc"] for r in mil]),
+                   "mil_spearman_rho": float(rho), "mil_spearman_p": float(p_rho)}
+            for key in ("mean_class_auc", "rare_third_auc", "total_auc"):
+                diff = metrics.paired_difference([100 * r[key] for r in cb], [100 * r[key] for r in mil])
+                row.update({f"{key}_diff": diff["mean"], f"{key}_ci_low": diff["ci_low"],
+                            f"{key}_ci_high": diff["ci_high"], f"{key}_p": diff["p_value"]})
+            out.append(row)
+    for beta in betas:  # Holm within each beta's grid, one family per quantity
+        family = [r for r in out if r["beta"] == beta]
+        for key in ("mean_class_auc", "rare_third_auc", "total_auc"):
+            adjusted = metrics.holm([r[f"{key}_p"] for r in family])
+            for r, p in zip(family, adjusted):
+                r[f"{key}_p_holm"] = float(p)
+                r[f"{key}_excludes_0_holm"] = bool(p < 0.05)
+        adjusted = metrics.holm([r["mil_spearman_p"] for r in family])
+        for r, p in zip(family, adjusted):
+            r["mil_spearman_p_holm"] = float(p)
+    return out
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
+    """Three heat maps over (imbalance, overlap): CB-MIL - MIL on the mean over classes and on the
+    rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and MIL's Spearman rho."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    panels = (("mean_class_auc", f"CB-MIL β={beta:g} − MIL,\nmean over classes (pp)"),
+              ("rare_third_auc", f"CB-MIL β={beta:g} − MIL,\nrarest third of classes (pp)"),
+              ("mil_spearman_rho", "MIL: Spearman ρ of per-class AUC\nvs training count"))
+    by_cell = {(r["imbalance"], r["overlap"]): r for r in cells if r["beta"] == beta}
+    for ax, (key, title) in zip(axes, panels):
+        grid = np.full((len(levels), len(overlaps)), np.nan)
+        text = [["" for _ in overlaps] for _ in levels]
+        for i, level in enumerate(levels):
+            for j, overlap in enumerate(overlaps):
+                r = by_cell[(level, overlap)]
+                if key == "mil_spearman_rho":
+                    grid[i, j] = r[key]
+                    text[i][j] = "n/a" if math.isnan(r[key]) else f"{r[key]:+.2f}\np={r['mil_spearman_p']:.2f}"
+                else:
+                    grid[i, j] = r[f"{key}_diff"]
+                    star = "*" if r[f"{key}_excludes_0_holm"] else ""
+                    text[i][j] = f"{r[f'{key}_diff']:+.2f}{star}\n[{r[f'{key}_ci_low']:+.2f}, {r[f'{key}_ci_high']:+.2f}]"
+        limit = 1.0 if key == "mil_spearman_rho" else max(0.5, float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1)
+        image = ax.imshow(grid, cmap="PuOr_r", vmin=-limit, vmax=limit, aspect="auto")
+        for i in range(len(levels)):
+            for j in range(len(overlaps)):
+                value = grid[i, j]
+                dark = np.isfinite(value) and abs(value) > 0.6 * limit
+                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8, color="white" if dark else "black")
+        ax.set_xticks(range(len(overlaps)), [f"{o:g}" for o in overlaps])
+        ax.set_yticks(range(len(levels)), [f"{lv}\n(max/min {by_cell[(lv, overlaps[0])]['max_min_ratio']:.0f})"
+                                           for lv in levels])
+        ax.set_xlabel("overlap of class evidence")
+        ax.set_title(title, fontsize=10)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    axes[0].set_ylabel("training-split imbalance")
+    fig.suptitle(label, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def main(args) -> int:
+    start = time.perf_counter()
+    config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False)
+    levels = [lv if lv in IMBALANCE_LEVELS else f"{float(lv):g}" for lv in args.levels]
+    rows = []
+    for level in levels:
+        for overlap in args.overlaps:
+            cell_start = time.perf_counter()
+            dial = level if level in IMBALANCE_LEVELS else float(level)
+            rows += run_cell(args.preset, dial, overlap, args.betas, args.worlds, config)
+            if not args.quiet:
+                print(f"cell imbalance={level} overlap={overlap:g}: {time.perf_counter() - cell_start:.0f} s",
+                      flush=True)
+    cells = cell_statistics(rows, args.betas)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(rows, out / "imbalance.csv")
+    write_csv(cells, out / "imbalance_cells.csv")
+    seconds = time.perf_counter() - start
+    (out / "imbalance_run.json").write_text(json.dumps(
+        {"preset": args.preset, "levels": levels, "overlaps": args.overlaps, "betas": args.betas,
+         "worlds": args.worlds, "iterations": args.iterations, "precision": config.precision,
+         "seconds": round(seconds, 1)}, indent=1))
+    label = (f"SYNTHETIC data ({args.preset} preset), {args.worlds} worlds x {args.iterations} steps per cell; "
+             "paired 95 % t-intervals, * = Holm-adjusted p < 0.05 over the grid")
+    if args.figures != "none":
+        import matplotlib.pyplot as plt
+        for beta in args.betas:
+            fig = figure(cells, beta, levels, list(args.overlaps), label)
+            path = plots.save(fig, f"imbalance_{beta:g}", args.figures)
+            plt.close(fig)
+            print(f"wrote {path}")
+    for r in cells:
+        print(f"imbalance={r['imbalance']:<8} overlap={r['overlap']:<4g} β={r['beta']:g}: "
+              f"mean-of-classes {r['mean_class_auc_diff']:+.2f} pp [{r['mean_class_auc_ci_low']:+.2f}, "
+              f"{r['mean_class_auc_ci_high']:+.2f}] (Holm p {r['mean_class_auc_p_holm']:.2f}), "
+              f"rarest third {r['rare_third_auc_diff']:+.2f} pp (Holm p {r['rare_third_auc_p_holm']:.2f}); "
+              f"MIL rho(AUC, count) {r['mil_spearman_rho']:+.2f} (p {r['mil_spearman_p']:.2f})")
+    print(f"wrote {out / 'imbalance.csv'}, {out / 'imbalance_cells.csv'}; {len(rows)} models in {seconds:.0f} s")
+    return 0
