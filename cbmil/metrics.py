@@ -96,6 +96,8 @@ __all__ = [
     "seed_summary",
     "paired_difference",
     "holm",
+    "paired_t_power",
+    "seeds_needed",
 ]
 
 
@@ -782,3 +784,49 @@ def holm(p_values: Any) -> np.ndarray:
     adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
     out[order] = np.minimum(adjusted, 1.0)
     return out
+
+
+def paired_t_power(n: int, sd: float, delta: float, alpha: float = 0.05) -> float:
+    """Power of a two-sided paired t-test at level ``alpha`` with ``n`` pairs, when the per-seed
+    differences have standard deviation ``sd`` and true mean ``delta``.
+
+    Exact, from the noncentral t distribution: with ``df = n - 1``, noncentrality
+    ``nc = delta / (sd / sqrt(n))`` and critical value ``c = t_{1 - alpha/2, df}``, the power is
+    ``P(T > c) + P(T < -c)`` for ``T ~ nct(df, nc)`` (``scipy.stats.nct``).
+    """
+    if n < 2:
+        return float("nan")
+    if not (sd > 0 and math.isfinite(sd)):
+        raise ValueError(f"sd must be a positive finite number; received {sd!r}")
+    df = n - 1
+    nc = abs(delta) / (sd / math.sqrt(n))
+    crit = float(stats.t.ppf(1.0 - alpha / 2.0, df))
+    return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+
+
+def seeds_needed(sd: float, delta: float, alpha: float = 0.05, power: float = 0.8, max_seeds: int = 100_000) -> dict:
+    """Smallest number of paired seeds whose two-sided paired t-test at level ``alpha`` detects a
+    true mean difference ``delta`` with at least ``power`` (:func:`paired_t_power`).
+
+    Returns ``{"seeds": n, "power": achieved}``; ``seeds`` is ``None`` when even ``max_seeds``
+    does not reach the power (e.g. ``delta = 0``).
+
+    >>> seeds_needed(1.0, 1.0)["seeds"]  # an effect of one standard deviation
+    10
+    """
+    if not 0 < power < 1 or not 0 < alpha < 1:
+        raise ValueError(f"alpha and power must lie strictly between 0 and 1; received {alpha}, {power}")
+    if delta == 0:
+        return {"seeds": None, "power": alpha}
+    lo, hi = 2, 2
+    while paired_t_power(hi, sd, delta, alpha) < power:  # power grows with n: double, then bisect
+        lo, hi = hi + 1, hi * 2
+        if hi > max_seeds:
+            return {"seeds": None, "power": paired_t_power(max_seeds, sd, delta, alpha)}
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if paired_t_power(mid, sd, delta, alpha) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return {"seeds": hi, "power": paired_t_power(hi, sd, delta, alpha)}

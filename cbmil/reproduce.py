@@ -84,6 +84,7 @@ class Study:
                 row[f"{key}_mean"], row[f"{key}_std"] = summary["mean"], summary["std"]
                 diff = _paired(100 * values[:, v], 100 * values[:, 0]) if v else None
                 row[f"{key}_diff"] = diff["mean"] if diff else None
+                row[f"{key}_diff_std"] = diff["std"] if diff else None
                 row[f"{key}_ci_low"] = diff["ci_low"] if diff else None
                 row[f"{key}_ci_high"] = diff["ci_high"] if diff else None
                 row[f"{key}_exceeds_noise"] = diff["exceeds_noise"] if diff else None
@@ -225,6 +226,19 @@ def table2_markdown(rows: list[dict], label: str) -> str:
                 cells.append(f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}")
         cells += [_fmt(r["paper_abnormal"]), _fmt(r["paper_total"])]
         lines.append("| " + " | ".join(cells) + " |")
+    plans = []
+    for r in rows[1:]:
+        published = paper.TABLE2.get(r["beta"])
+        sd = r["abnormal_diff_std"]
+        if published and sd is not None and np.isfinite(sd) and sd > 0:
+            gain = published[0] - paper.TABLE2[None][0]
+            plan = metrics.seeds_needed(sd, gain)
+            plans.append(f"β={r['beta']:g}: {gain:+.2f} pp at SD {sd:.2f} → "
+                         f"{plan['seeds'] if plan['seeds'] else '> 100,000'}")
+    if plans:
+        lines += ["", "Seeds needed to resolve the paper's published Abnormal AUC gain (paired two-sided t-test, "
+                  "α = 0.05, power 0.8, noncentral t) at this run's SD of the per-seed differences: "
+                  + "; ".join(plans) + "."]
     lines += ["", "Localisation on the abnormal test videos (cbmil.metrics.localisation; mean ± std over seeds, "
               "Δ vs MIL paired as above): the median over videos of the frame AUC inside each video, the share "
               "of videos whose events score above the rest of the video, the share whose top-scoring snippet "

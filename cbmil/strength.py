@@ -3,7 +3,8 @@
 In :mod:`cbmil.synthetic` an anomaly of class c shifts the features inside its events by
 ``s_c`` noise standard deviations along the class signature (``s_c`` drawn once per world), and
 ``context`` adds a fraction of that same shift to *every* snippet of an abnormal video. This
-command trains plain MIL on several worlds (one per seed) for each value of ``context`` and
+command trains plain MIL on several worlds (one per seed) for each value of ``context`` (with
+the default cap, and uncapped as before v2) and
 records, per world and class, the strength ``s_c`` beside the class's AUC (frames of its own
 test videos) and its localisation (:func:`cbmil.metrics.localisation`), so that a reader can see
 whether a Total AUC comes from finding events or from telling abnormal videos from normal ones.
@@ -28,18 +29,31 @@ METRICS = (("class_auc", "per-class AUC"), ("median_video_auc", "median per-vide
            ("top_in_event_share", "top snippet in an event (share)"))
 
 
-def run(preset: str, contexts, n_worlds: int, config: TrainConfig) -> list[dict]:
-    """Train MIL on ``n_worlds`` worlds for each ``context``; one row per (context, world, class)."""
+def settings(contexts, uncapped: bool = True) -> list[tuple[str, dict]]:
+    """Generator settings to compare: each context with the default cap, and (``uncapped``) each
+    non-zero context without it (the generator before v2)."""
+    out = []
+    for context in contexts:
+        out.append((f"context {context:g}" + (", capped (default)" if context else ""), {"context": context}))
+        if uncapped and context:
+            out.append((f"context {context:g}, uncapped (v1)", {"context": context, "context_cap": float("inf")}))
+    return out
+
+
+def run(preset: str, setups: list[tuple[str, dict]], n_worlds: int, config: TrainConfig) -> list[dict]:
+    """Train MIL on ``n_worlds`` worlds for each ``(label, generator overrides)``; one row per
+    (setting, world, class)."""
     from .synthetic import make_dataset
     rows = []
-    for context in contexts:
-        worlds = [make_dataset(preset, seed=w, context=context) for w in range(n_worlds)]
+    for label, overrides in setups:
+        worlds = [make_dataset(preset, seed=w, **overrides) for w in range(n_worlds)]
         trainer = Trainer(worlds, [Variant("MIL")], list(range(n_worlds)), config).run()
         results = evaluate_bank(trainer.bank, worlds, config.protocol, snippet_scores=score_bank(trainer.bank, worlds))
         for w, (world, result) in enumerate(zip(worlds, results)):
             for c in CLASSES:
                 loc = result["per_class_localisation"][c]
-                rows.append({"context": context, "world": w, "class": c,
+                rows.append({"setting": label, "context": world.meta["config"]["context"],
+                             "context_cap": world.meta["config"]["context_cap"], "world": w, "class": c,
                              "strength": world.meta["class_strengths"][c],
                              "class_auc": result["per_class_auc"][c],
                              "median_video_auc": loc["median_video_auc"],
@@ -47,6 +61,7 @@ def run(preset: str, contexts, n_worlds: int, config: TrainConfig) -> list[dict]
                              "top_in_event_share": loc["top_in_event_share"],
                              "total_auc": result["total_auc"], "mean_class_auc": result["abnormal_auc"],
                              "all_median_video_auc": result["median_video_auc"],
+                             "all_inside_above_share": result["inside_above_share"],
                              "all_top_in_event_share": result["top_in_event_share"]})
     return rows
 
@@ -55,14 +70,14 @@ def figure(rows: list[dict], label: str):
     """Per-class metrics against strength (log axis), one colour and marker per context."""
     import matplotlib.pyplot as plt
 
-    contexts = sorted({r["context"] for r in rows}, reverse=True)
+    labels = list(dict.fromkeys(r["setting"] for r in rows))
     styles = [("#0072B2", "o"), ("#E69F00", "s"), ("#009E73", "^"), ("#CC79A7", "D")]  # Okabe-Ito
     fig, axes = plt.subplots(1, len(METRICS), figsize=(13, 3.8))
     for ax, (key, name) in zip(axes, METRICS):
-        for context, (colour, marker) in zip(contexts, styles):
-            sel = [r for r in rows if r["context"] == context]
+        for setting, (colour, marker) in zip(labels, styles):
+            sel = [r for r in rows if r["setting"] == setting]
             ax.scatter([r["strength"] for r in sel], [r[key] for r in sel], s=16, color=colour, marker=marker,
-                       alpha=0.75, label=f"context = {context:g}")
+                       alpha=0.75, label=setting)
         ax.set_xscale("log")
         ax.set_xlabel("class strength s_c (noise sd, log scale)")
         ax.set_ylabel(name)
@@ -77,7 +92,7 @@ def figure(rows: list[dict], label: str):
 def main(args) -> int:
     start = time.perf_counter()
     config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False)
-    rows = run(args.preset, args.contexts, args.worlds, config)
+    rows = run(args.preset, settings(args.contexts, not args.no_uncapped), args.worlds, config)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "strength.csv", "w", newline="") as fh:
@@ -85,22 +100,23 @@ def main(args) -> int:
         writer.writeheader()
         writer.writerows(rows)
     label = (f"SYNTHETIC data ({args.preset} preset): plain MIL, {args.worlds} worlds x {args.iterations} steps "
-             "per context; one point per class and world")
+             "per setting; one point per class and world")
     if args.figures != "none":
         import matplotlib.pyplot as plt
         fig = figure(rows, label)
         print(f"wrote {plots.save(fig, 'strength_context', args.figures)}")
         plt.close(fig)
-    for context in args.contexts:
-        sel = [r for r in rows if r["context"] == context]
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        sel = [r for r in rows if r["setting"] == setting]
         worlds = {r["world"]: r for r in sel}.values()
         strength = np.array([r["strength"] for r in sel])
         strong = strength >= np.median(strength)
-        print(f"context={context:g}: Total AUC {100 * np.mean([r['total_auc'] for r in worlds]):.2f}, "
+        print(f"{setting}: Total AUC {100 * np.mean([r['total_auc'] for r in worlds]):.2f}, "
               f"Abnormal AUC {100 * np.mean([r['mean_class_auc'] for r in worlds]):.2f}, "
               f"median per-video AUC {np.mean([r['all_median_video_auc'] for r in worlds]):.3f}, "
+              f"inside > outside {np.mean([r['all_inside_above_share'] for r in worlds]):.3f}, "
               f"top snippet in event {np.mean([r['all_top_in_event_share'] for r in worlds]):.3f}; "
-              f"per-class AUC of the stronger / weaker half of classes "
+              f"per-class AUC of the stronger / weaker half of (class, world) points "
               f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if s]):.1f} / "
               f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if not s]):.1f}")
     print(f"wrote {out / 'strength.csv'} in {time.perf_counter() - start:.0f} s")

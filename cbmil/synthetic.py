@@ -22,8 +22,14 @@ Generative model of one video (all vectors in R^D; ``N(0, I)`` draws are per dim
   ``a_t * s_c * noise * g_c``: the shift along ``g_c`` is ``s_c`` noise standard deviations,
   ``s_c = signal * exp(class_spread * N(0, 1))`` (a per-class difficulty drawn once per seed,
   unrelated to the class's frequency).
-* **context**: every snippet of an abnormal video also carries ``context * s_c * noise * g_c``
-  (the scene an anomaly happens in looks a little anomalous before and after it).
+* **context**: every snippet of an abnormal video also carries
+  ``context * min(s_c, context_cap * signal) * noise * g_c`` (the scene an anomaly happens in
+  looks a little anomalous before and after it). The cap (default: the median strength
+  ``signal``) keeps the strongest classes from being lifted by tens of noise standard deviations
+  over their whole video: uncapped (``context_cap=inf``, the generator before v2), a class with
+  ``s_c = 20`` saturated the scorer over every snippet of its videos, which cost exactly the
+  strong classes their localisation (per-class AUC of the stronger half of the classes 82.6 %
+  with that context, 89.5 % without; README "Synthetic UCF-Crime", ``cbmil strength``).
 * **scale**: everything is multiplied by one factor so that a background snippet's L2 norm is
   about ``feature_norm`` whatever D (so that a scorer's pre-activations do not grow with D);
   it changes no signal-to-noise ratio.
@@ -75,6 +81,7 @@ class SyntheticConfig:
     class_spread: float = 0.6
     overlap: float = 0.5
     context: float = 1.2
+    context_cap: float = 1.0
     ramp: float = 32.0
     feature_norm: float = 10.0
     balanced: bool = False
@@ -253,7 +260,9 @@ def _video(cfg, world: _World, rng, key: str, label: str, median_frames: float) 
     if label != NORMAL:
         c = class_index(label)
         intervals = _intervals(cfg, rng, snippet_frames(t))
-        amplitude = (_activation(intervals, t, cfg.ramp) + cfg.context) * (world.strengths[c] * cfg.noise)
+        strength = world.strengths[c]
+        context = cfg.context * min(strength, cfg.context_cap * cfg.signal)
+        amplitude = (_activation(intervals, t, cfg.ramp) * strength + context) * cfg.noise
         x += amplitude[:, None] * world.signatures[c]
     x *= world.scale
     return SyntheticVideo(key, label, intervals, x)

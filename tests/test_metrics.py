@@ -568,3 +568,18 @@ def test_holm_by_hand_and_where_it_changes_a_verdict():
     assert holm([0.9, 0.8]).max() <= 1.0
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
         holm([1.5])
+
+
+def test_seeds_needed_matches_published_one_sample_t_tables_and_a_simulation():
+    from cbmil.metrics import paired_t_power, seeds_needed
+    # Cohen's tables (two-sided one-sample / paired t, alpha .05, power .8): d = 1 -> 10, d = 0.5 -> 34
+    assert seeds_needed(1.0, 1.0) == {"seeds": 10, "power": pytest.approx(paired_t_power(10, 1.0, 1.0))}
+    assert seeds_needed(0.7, 0.35)["seeds"] == 34
+    assert paired_t_power(9, 1.0, 1.0) < 0.8 <= paired_t_power(10, 1.0, 1.0)
+    # independent check by simulation: rejection rate of scipy's t-test at n = 10, d = 1
+    from scipy.stats import ttest_1samp
+    rng = np.random.default_rng(0)
+    d = rng.normal(1.0, 1.0, size=(20000, 10))
+    rate = float((ttest_1samp(d, 0.0, axis=1).pvalue < 0.05).mean())
+    assert rate == pytest.approx(paired_t_power(10, 1.0, 1.0), abs=0.01)
+    assert seeds_needed(1.0, 0.0)["seeds"] is None

@@ -79,3 +79,37 @@ def _arrays(data):
     names = ("train_bags", "train_classes", "test_snippets", "test_offsets", "test_classes", "test_n_frames",
              "test_frame_labels", "test_frame_offsets")
     return {n: getattr(data, n) for n in names}
+
+
+def test_context_cap_only_touches_classes_stronger_than_the_cap():
+    from cbmil.ucf_crime import CLASSES
+    small = {"train_counts": {c: 1 for c in CLASSES} | {"Normal": 2}, "test_counts": {c: 1 for c in CLASSES} |
+             {"Normal": 1}, "max_snippets": 20}
+    capped = make_dataset("ci", seed=0, **small)
+    uncapped = make_dataset("ci", seed=0, context_cap=float("inf"), **small)
+    signal = capped.meta["config"]["signal"]
+    for i, c in enumerate(CLASSES):
+        a, b = capped.test_snippets[capped.test_offsets[i]:capped.test_offsets[i + 1]], \
+            uncapped.test_snippets[uncapped.test_offsets[i]:uncapped.test_offsets[i + 1]]
+        if capped.meta["class_strengths"][c] <= signal:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        else:
+            assert not np.allclose(a, b, atol=1e-3), c
+    normal = slice(capped.test_offsets[len(CLASSES)], None)
+    np.testing.assert_array_equal(capped.test_snippets[normal], uncapped.test_snippets[normal])
+
+
+def test_strength_study_rows_carry_the_world_strengths():
+    from cbmil.strength import run, settings
+    from cbmil.train import TrainConfig
+    from cbmil.ucf_crime import CLASSES
+    small = {"test_counts": {c: 1 for c in CLASSES} | {"Normal": 2}, "max_snippets": 30}
+    setups = [(label, {**o, **small}) for label, o in settings([1.2, 0.0])]
+    assert [label for label, _ in setups] == ["context 1.2, capped (default)", "context 1.2, uncapped (v1)",
+                                              "context 0"]
+    rows = run("ci", setups[::2], 2, TrainConfig(iterations=2, batch_size=6, progress=False, device="cpu"))
+    assert len(rows) == 2 * 2 * len(CLASSES)
+    world1 = make_dataset("ci", seed=1, **small)
+    row = next(r for r in rows if r["world"] == 1 and r["class"] == "Shooting")
+    assert row["strength"] == world1.meta["class_strengths"]["Shooting"]
+    assert 0 <= row["class_auc"] <= 1
