@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= ci
 
-.PHONY: venv test reproduce lab notebooks benchmarks clean
+.PHONY: venv test reproduce imbalance strength lab notebooks benchmarks clean
 
 venv: $(STAMP)
 
@@ -21,8 +21,18 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	CBMIL_PROFILE=ci $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
+# The main job: 5 synthetic worlds (one per seed) x MIL + 4 betas x 250 steps, D = 2048; < 15 min
+# on 2 CPU cores in fp32 (README "Results").
 reproduce: $(STAMP)
-	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 3 --iterations 1000 --out results
+	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --save-scores --out results
+
+# When does balancing help? 3 x 3 grid of training-split imbalance x class overlap (ci preset).
+imbalance: $(STAMP)
+	$(PY) -m cbmil imbalance --preset ci --out results/imbalance
+
+# The generator examined: per-class strength vs AUC and localisation, with and without context.
+strength: $(STAMP)
+	$(PY) -m cbmil strength --preset ci --out results/strength
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

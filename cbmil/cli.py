@@ -57,7 +57,7 @@ def _strength(args) -> int:
 def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--data", default="synthetic", help="'synthetic' or a cache folder from `data prepare`")
     parser.add_argument("--preset", default="ci", choices=["ci", "full"],
-                        help="synthetic data preset and default seeds/iterations (ci: 2 seeds x 300; full: 3 x 1000)")
+                        help="synthetic data preset and default seeds/iterations (ci: 2 seeds x 300; full: 5 x 250, the main job)")
     parser.add_argument("--betas", type=float, nargs="+", default=list(BETAS), help="CB-MIL betas")
     parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
     parser.add_argument("--iterations", type=int, help="training steps per model")
@@ -93,12 +93,14 @@ def add_imbalance_arguments(parser) -> None:
                         help="overlap of the class signatures (0 = class-specific evidence)")
     parser.add_argument("--betas", type=float, nargs="+", default=[0.9999], help="CB-MIL betas")
     parser.add_argument("--worlds", type=int, default=4, help="worlds (= seeds) per cell")
-    parser.add_argument("--iterations", type=int, default=1000, help="training steps per model")
+    parser.add_argument("--iterations", type=int, default=250, help="training steps per model")
     parser.add_argument("--out", default="results/imbalance", help="folder for the CSVs")
     parser.add_argument("--figures", default="figures", help="folder for the heat maps ('none' to skip)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--replot", action="store_true",
+                        help="no training: redo the statistics, CSV of cells and figures from OUT/imbalance.csv")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,8 @@ Outputs (``--out``):
   t-interval, raw p-value and Holm-adjusted p-value over the cells of the grid, for the mean
   over classes and for the rarest third), and for MIL alone the Spearman rank correlation
   (``scipy.stats.spearmanr``, ties averaged) of per-class AUC against training count, with its
-  p-value (per-class AUCs averaged over worlds first).
+  p-value (per-class AUCs averaged over worlds first; undefined, ``nan``, at the uniform level,
+  where counts differ by at most the one video of rounding).
 * ``imbalance_<beta>.png`` (in ``--figures``): heat maps of those three quantities.
 
 Nothing in the generator depends on a class's training count (:mod:`cbmil.synthetic`): any
@@ -99,7 +100,7 @@ def cell_statistics(rows: list[dict], betas) -> list[dict]:
         # MIL: per-class AUC (mean over worlds) against training count
         auc = np.mean([[r[f"auc_{c}"] for c in CLASSES] for r in mil], axis=0)
         counts = [mil[0][f"train_{c}"] for c in CLASSES]
-        if len(set(counts)) > 1 and np.isfinite(auc).all():
+        if max(counts) - min(counts) > 1 and np.isfinite(auc).all():  # uniform (62 or 63 each): no ranking
             rho, p_rho = stats.spearmanr(counts, auc)
         else:
             rho, p_rho = math.nan, math.nan
@@ -127,6 +128,26 @@ def cell_statistics(rows: list[dict], betas) -> list[dict]:
     return out
 
 
+def read_csv(path: str | Path) -> list[dict]:
+    """Rows of an ``imbalance.csv`` with their numbers as numbers (to redo statistics and figures)."""
+    text = {"imbalance", "method"}
+    rows = []
+    with open(path, newline="") as fh:
+        for raw in csv.DictReader(fh):
+            row = {}
+            for key, value in raw.items():
+                if key in text:
+                    row[key] = value
+                elif key == "beta":
+                    row[key] = float(value) if value else ""
+                elif key in ("world", "seed") or key.startswith("train_"):
+                    row[key] = int(value)
+                else:
+                    row[key] = float(value)
+            rows.append(row)
+    return rows
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -139,7 +160,7 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
     rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and MIL's Spearman rho."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
     panels = (("mean_class_auc", f"CB-MIL β={beta:g} − MIL,\nmean over classes (pp)"),
               ("rare_third_auc", f"CB-MIL β={beta:g} − MIL,\nrarest third of classes (pp)"),
               ("mil_spearman_rho", "MIL: Spearman ρ of per-class AUC\nvs training count"))
@@ -156,7 +177,7 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
                 else:
                     grid[i, j] = r[f"{key}_diff"]
                     star = "*" if r[f"{key}_excludes_0_holm"] else ""
-                    text[i][j] = f"{r[f'{key}_diff']:+.2f}{star}\n[{r[f'{key}_ci_low']:+.2f}, {r[f'{key}_ci_high']:+.2f}]"
+                    text[i][j] = f"{r[f'{key}_diff']:+.2f}{star}\n[{r[f'{key}_ci_low']:+.1f}, {r[f'{key}_ci_high']:+.1f}]"
         limit = 1.0 if key == "mil_spearman_rho" else max(0.5, float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1)
         image = ax.imshow(grid, cmap="PuOr_r", vmin=-limit, vmax=limit, aspect="auto")
         for i in range(len(levels)):
@@ -177,42 +198,53 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
 
 
 def main(args) -> int:
+    from .model import resolve_precision
+    from .train import select_device
+
     start = time.perf_counter()
+    out = Path(args.out)
     config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False)
     levels = [lv if lv in IMBALANCE_LEVELS else f"{float(lv):g}" for lv in args.levels]
-    rows = []
-    for level in levels:
-        for overlap in args.overlaps:
-            cell_start = time.perf_counter()
-            dial = level if level in IMBALANCE_LEVELS else float(level)
-            rows += run_cell(args.preset, dial, overlap, args.betas, args.worlds, config)
-            if not args.quiet:
-                print(f"cell imbalance={level} overlap={overlap:g}: {time.perf_counter() - cell_start:.0f} s",
-                      flush=True)
-    cells = cell_statistics(rows, args.betas)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, out / "imbalance.csv")
+    if args.replot:  # statistics and figures again from a finished grid
+        rows = read_csv(out / "imbalance.csv")
+        run = json.loads((out / "imbalance_run.json").read_text())
+    else:
+        rows = []
+        for level in levels:
+            for overlap in args.overlaps:
+                cell_start = time.perf_counter()
+                dial = level if level in IMBALANCE_LEVELS else float(level)
+                rows += run_cell(args.preset, dial, overlap, args.betas, args.worlds, config)
+                if not args.quiet:
+                    print(f"cell imbalance={level} overlap={overlap:g}: {time.perf_counter() - cell_start:.0f} s",
+                          flush=True)
+        run = {"preset": args.preset, "levels": levels, "overlaps": args.overlaps, "betas": args.betas,
+               "worlds": args.worlds, "iterations": args.iterations,
+               "precision": resolve_precision(args.precision, select_device(args.device)),
+               "seconds": round(time.perf_counter() - start, 1)}
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(rows, out / "imbalance.csv")
+        (out / "imbalance_run.json").write_text(json.dumps(run, indent=1))
+    cells = cell_statistics(rows, run["betas"])
     write_csv(cells, out / "imbalance_cells.csv")
-    seconds = time.perf_counter() - start
-    (out / "imbalance_run.json").write_text(json.dumps(
-        {"preset": args.preset, "levels": levels, "overlaps": args.overlaps, "betas": args.betas,
-         "worlds": args.worlds, "iterations": args.iterations, "precision": config.precision,
-         "seconds": round(seconds, 1)}, indent=1))
-    label = (f"SYNTHETIC data ({args.preset} preset), {args.worlds} worlds x {args.iterations} steps per cell; "
+    label = (f"SYNTHETIC data ({run['preset']} preset), {run['worlds']} worlds x {run['iterations']} steps per cell; "
              "paired 95 % t-intervals, * = Holm-adjusted p < 0.05 over the grid")
     if args.figures != "none":
         import matplotlib.pyplot as plt
-        for beta in args.betas:
-            fig = figure(cells, beta, levels, list(args.overlaps), label)
+        for beta in run["betas"]:
+            fig = figure(cells, beta, run["levels"], list(run["overlaps"]), label)
             path = plots.save(fig, f"imbalance_{beta:g}", args.figures)
             plt.close(fig)
             print(f"wrote {path}")
     for r in cells:
+        rho = "n/a (uniform)" if math.isnan(r["mil_spearman_rho"]) else \
+            f"{r['mil_spearman_rho']:+.2f} (p {r['mil_spearman_p']:.2f})"
         print(f"imbalance={r['imbalance']:<8} overlap={r['overlap']:<4g} β={r['beta']:g}: "
               f"mean-of-classes {r['mean_class_auc_diff']:+.2f} pp [{r['mean_class_auc_ci_low']:+.2f}, "
               f"{r['mean_class_auc_ci_high']:+.2f}] (Holm p {r['mean_class_auc_p_holm']:.2f}), "
-              f"rarest third {r['rare_third_auc_diff']:+.2f} pp (Holm p {r['rare_third_auc_p_holm']:.2f}); "
-              f"MIL rho(AUC, count) {r['mil_spearman_rho']:+.2f} (p {r['mil_spearman_p']:.2f})")
-    print(f"wrote {out / 'imbalance.csv'}, {out / 'imbalance_cells.csv'}; {len(rows)} models in {seconds:.0f} s")
+              f"rarest third {r['rare_third_auc_diff']:+.2f} pp [{r['rare_third_auc_ci_low']:+.2f}, "
+              f"{r['rare_third_auc_ci_high']:+.2f}] (Holm p {r['rare_third_auc_p_holm']:.2f}); "
+              f"MIL rho(AUC, count) {rho}")
+    print(f"wrote {out / 'imbalance.csv'}, {out / 'imbalance_cells.csv'}; {len(rows)} models; grid trained in "
+          f"{run['seconds']:.0f} s")
     return 0

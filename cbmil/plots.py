@@ -24,7 +24,7 @@ def per_class_change(changes: dict, spread: dict, label: str, paper: dict | None
 
     ``changes``/``spread``: ``{class: value}``; ``paper``: the published change per class.
     """
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(9, 4.6))
     x = np.arange(len(CLASSES))
     width = 0.4 if paper else 0.7
     ax.bar(x - (width / 2 if paper else 0), [changes[c] for c in CLASSES], width,
@@ -36,8 +36,8 @@ def per_class_change(changes: dict, spread: dict, label: str, paper: dict | None
     ax.set_xticks(x, CLASSES, rotation=45, ha="right")
     ax.set_ylabel("per-class AUC change vs MIL (pp)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=1, frameon=False)
+    fig.tight_layout(rect=(0, 0.12 if paper else 0.07, 1, 1))  # the legend below the class names
     return fig
 
 
@@ -63,6 +63,40 @@ def auc_vs_beta(rows: list[dict], title: str = ""):
         ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def change_vs_beta(rows: list[dict], title: str = ""):
+    """Paired change CB-MIL − MIL (pp) of Abnormal and Total AUC against beta, with the 95 %
+    t-interval of the per-seed differences (the interval of Table 2), the paper's single-run
+    change beside it.
+
+    ``rows``: Table 2 rows (:meth:`cbmil.reproduce.Study.table2`); the MIL row is the reference.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9))
+    cb = [r for r in rows if r["beta"] is not None]
+    x = np.arange(len(cb))
+    for ax, key, name in ((axes[0], "abnormal", "Abnormal AUC"), (axes[1], "total", "Total AUC")):
+        mean = np.array([r[f"{key}_diff"] for r in cb])
+        err = np.array([[m - r[f"{key}_ci_low"] for m, r in zip(mean, cb)],
+                        [r[f"{key}_ci_high"] - m for m, r in zip(mean, cb)]])
+        ax.errorbar(x - 0.08, mean, yerr=err, marker="o", capsize=3, linestyle="none", color="#0072B2",
+                    label="this run: paired mean, 95 % t-interval over seeds")
+        base = rows[0].get(f"paper_{key}")
+        paper = [r.get(f"paper_{key}") for r in cb]
+        if base is not None and all(p is not None for p in paper):
+            ax.plot(x + 0.08, [p - base for p in paper], "s", color="dimgray", label="paper (real UCF-Crime, one run)")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(x, [f"{r['beta']:g}" for r in cb])
+        ax.set_xlim(-0.5, len(cb) - 0.5)
+        ax.set_xlabel("beta of CB-MIL")
+        ax.set_ylabel(f"{name} change vs MIL (pp)")
+        ax.set_title(name)
+        ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

@@ -163,6 +163,10 @@ def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, norm
 class Trainer:
     """Trains ``len(seeds) x len(variants)`` scorers on ``data`` together.
 
+    ``data``: one dataset for every seed, or a sequence with one world per seed (seed i trains on
+    ``data[i]``). ``worlds`` holds them as a list, ``data`` is the first; ``bags`` is
+    ``[W, N, C, 32, D]`` on the training device.
+
     ``step()`` does one optimisation step of every model; ``run()`` does ``config.iterations``
     of them with progress, optional evaluation and checkpoints. ``state_dict()`` holds
     everything needed to resume bit-for-bit (weights, optimiser, random streams, history).

@@ -70,7 +70,7 @@ def test_cli_reproduce_on_a_prepared_ten_crop_cache(tmp_path, ten_crop_folder):
     with open(out / "table2_beta.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["method"] for r in rows] == ["MIL", "CB-MIL 0.9", "CB-MIL 0.999"]
-    assert (tmp_path / "figs" / "reproduce_auc_vs_beta.png").is_file()
+    assert (tmp_path / "figs" / "reproduce_change_vs_beta.png").is_file()
 
 
 @pytest.fixture(scope="module")
