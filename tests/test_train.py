@@ -142,12 +142,16 @@ def test_bf16_layer1_keeps_fp32_parameters_and_tracks_fp32_training(tiny):
     assert bf16.bags.dtype == torch.bfloat16 and fp32.bags.dtype == torch.float32
     assert all(p.dtype == torch.float32 for p in bf16.bank.parameters())
     # same batches and masks; only layer 1's rounding differs: not bit-equal, but the two runs
-    # move the weights the same way (their gap is small against what training changed; ~4 % here)
+    # move the weights the same way. Their gap against what training changed is data-dependent:
+    # 4 % on the v1 world (uncapped context) on an AMX CPU, 21 % on the v2 world on a CPU that
+    # emulates bf16 (AMD EPYC, AVX2), where the largest score gap was 0.028. A broken bf16 path
+    # (or another seed) gives a gap of the order of the whole movement (another seed: 37x), so
+    # the bounds below, like the CUDA test's, sit far from both.
     assert not torch.equal(fp32.bank.w1, bf16.bank.w1)
-    assert (bf16.bank.w1 - fp32.bank.w1).norm() < 0.15 * (fp32.bank.w1 - start).norm()
+    assert (bf16.bank.w1 - fp32.bank.w1).norm() < 0.4 * (fp32.bank.w1 - start).norm()
     scores = score_snippets(bf16.bank, tiny.test_snippets)
     reference = score_snippets(fp32.bank, tiny.test_snippets)
-    assert np.abs(scores - reference).max() < 0.02
+    assert np.abs(scores - reference).max() < 0.06
 
 
 def test_bf16_forward_rounds_only_layer_1():
