@@ -49,6 +49,11 @@ def _imbalance(args) -> int:
     return imbalance(args)
 
 
+def _plan_seeds(args) -> int:
+    from .planning import main as plan_seeds
+    return plan_seeds(args)
+
+
 def _strength(args) -> int:
     from .strength import main as strength
     return strength(args)
@@ -147,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     st.add_argument("--device", default="auto")
     st.set_defaults(func=_strength)
+
+    plan = sub.add_parser("plan-seeds", help="smallest number of paired seeds that resolves a difference")
+    plan.add_argument("--sd", type=float, help="standard deviation of the per-seed differences")
+    plan.add_argument("--delta", type=float, required=True, help="true mean difference to detect (same unit as SD)")
+    plan.add_argument("--alpha", type=float, default=0.05, help="two-sided level (default 0.05)")
+    plan.add_argument("--power", type=float, default=0.8, help="power to reach (default 0.8)")
+    plan.add_argument("--runs", help="runs.json of a study: take SD (in pp) from its per-seed differences to MIL")
+    plan.add_argument("--json", action="store_true", help="print JSON: {seeds, power} (a list of rows with --runs)")
+    plan.set_defaults(func=_plan_seeds)
     return parser
 
 

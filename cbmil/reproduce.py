@@ -80,24 +80,10 @@ class Study:
             published = paper.TABLE2.get(variant.beta)
             row = {"method": variant.name, "beta": variant.beta}
             for key, values in (("abnormal", self.abnormal), ("total", self.total)):
-                summary = metrics.seed_summary(100 * values[:, v])
-                row[f"{key}_mean"], row[f"{key}_std"] = summary["mean"], summary["std"]
-                diff = _paired(100 * values[:, v], 100 * values[:, 0]) if v else None
-                row[f"{key}_diff"] = diff["mean"] if diff else None
-                row[f"{key}_diff_std"] = diff["std"] if diff else None
-                row[f"{key}_ci_low"] = diff["ci_low"] if diff else None
-                row[f"{key}_ci_high"] = diff["ci_high"] if diff else None
-                row[f"{key}_exceeds_noise"] = diff["exceeds_noise"] if diff else None
+                row.update(_seed_columns(key, 100 * values, v))
             row["paper_abnormal"], row["paper_total"] = published if published else (None, None)
             for key, _ in LOCALISATION:
-                values = 100 * self.localisation[key]
-                summary = _summary(values[:, v])
-                row[f"{key}_mean"], row[f"{key}_std"] = summary["mean"], summary["std"]
-                diff = _paired(values[:, v], values[:, 0]) if v else None
-                row[f"{key}_diff"] = diff["mean"] if diff else None
-                row[f"{key}_ci_low"] = diff["ci_low"] if diff else None
-                row[f"{key}_ci_high"] = diff["ci_high"] if diff else None
-                row[f"{key}_exceeds_noise"] = diff["exceeds_noise"] if diff else None
+                row.update(_seed_columns(key, 100 * self.localisation[key], v))
             rows.append(row)
         return rows
 
@@ -157,6 +143,18 @@ class Study:
         }
 
 
+def _seed_columns(key: str, values: np.ndarray, v: int) -> dict:
+    """Table 2 columns of one metric for variant v: mean and std over seeds, and (CB-MIL) the
+    paired difference to MIL (column 0 of ``values [seeds, variants]``) with its interval."""
+    summary = _summary(values[:, v])
+    diff = _paired(values[:, v], values[:, 0]) if v else None
+    out = {f"{key}_mean": summary["mean"], f"{key}_std": summary["std"]}
+    for name, field in (("diff", "mean"), ("diff_std", "std"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),
+                        ("exceeds_noise", "exceeds_noise")):
+        out[f"{key}_{name}"] = diff[field] if diff else None
+    return out
+
+
 def _summary(values: np.ndarray) -> dict:
     if not np.isfinite(values).all():
         return {"mean": math.nan, "std": math.nan}
@@ -208,6 +206,15 @@ def write_csv(rows: list[dict], path: Path) -> None:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
 
 
+def _mean_and_change(r: dict, key: str) -> list[str]:
+    """Two table cells: mean ± std over seeds, and the paired change vs MIL with its interval."""
+    cells = [f"{_fmt(r[f'{key}_mean'])} ± {_fmt(r[f'{key}_std'])}"]
+    if r[f"{key}_diff"] is None:
+        return cells + ["—"]
+    star = "*" if r[f"{key}_exceeds_noise"] else ""
+    return cells + [f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}"]
+
+
 def table2_markdown(rows: list[dict], label: str) -> str:
     lines = [f"Table 2 analog — {label}. Mean ± std over seeds; Δ vs MIL = paired mean difference of the "
              "same seeds with its 95 % t-interval; * = interval excludes 0. Paper: I3D on real UCF-Crime, one run.",
@@ -218,12 +225,7 @@ def table2_markdown(rows: list[dict], label: str) -> str:
     for r in rows:
         cells = [r["method"]]
         for key in ("abnormal", "total"):
-            cells.append(f"{r[f'{key}_mean']:.2f} ± {_fmt(r[f'{key}_std'])}")
-            if r[f"{key}_diff"] is None:
-                cells.append("—")
-            else:
-                star = "*" if r[f"{key}_exceeds_noise"] else ""
-                cells.append(f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}")
+            cells += _mean_and_change(r, key)
         cells += [_fmt(r["paper_abnormal"]), _fmt(r["paper_total"])]
         lines.append("| " + " | ".join(cells) + " |")
     plans = []
@@ -248,12 +250,7 @@ def table2_markdown(rows: list[dict], label: str) -> str:
     for r in rows:
         cells = [r["method"]]
         for key, _ in LOCALISATION:
-            cells.append(f"{_fmt(r[f'{key}_mean'])} ± {_fmt(r[f'{key}_std'])}")
-            if r[f"{key}_diff"] is None:
-                cells.append("—")
-            else:
-                star = "*" if r[f"{key}_exceeds_noise"] else ""
-                cells.append(f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}")
+            cells += _mean_and_change(r, key)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

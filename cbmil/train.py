@@ -390,7 +390,7 @@ def score_worlds(bank: ScorerBank, snippet_sets: Sequence, rows_per_chunk: int =
     n_crops, dim = snippet_sets[0].shape[1:]
     lengths = [len(x) for x in snippet_sets]
     out = [np.empty((v, n), dtype=np.float32) for n in lengths]
-    step = max(1, rows_per_chunk // n_crops)
+    step = max(1, rows_per_chunk // (n_crops * n_seeds))  # rows_per_chunk rows in all, as for one world
     for a in range(0, max(lengths), step):
         chunk = torch.zeros((n_seeds, step * n_crops, dim), dtype=torch.float32)
         for i, x in enumerate(snippet_sets):
