@@ -178,11 +178,12 @@ def check_features(feats: np.ndarray, where, dim: int | None = None) -> None:
 
 
 def segment_bounds(n_snippets: int, n_segments: int = N_SEGMENTS) -> np.ndarray:
-    """Segment boundaries ``floor(linspace(0, T, n + 1))`` (int64 ``[n + 1]``), the rule of
-    Sultani's code and its RTFM/DeepMIL descendants."""
+    """Segment boundaries ``floor(i * T / n)``, i = 0..n (int64 ``[n + 1]``), the rule of
+    Sultani's code (``floor(linspace(0, T, n + 1))``) and its RTFM/DeepMIL descendants, in exact
+    integer arithmetic (for n = 32, a power of two, the float form is exact too)."""
     if n_snippets < 1:
         raise ValueError(f"n_snippets must be >= 1, got {n_snippets}")
-    return np.linspace(0, n_snippets, n_segments + 1).astype(np.int64)
+    return np.arange(n_segments + 1, dtype=np.int64) * int(n_snippets) // n_segments
 
 
 def segment_pool(snippets: np.ndarray, n: int = N_SEGMENTS) -> np.ndarray:

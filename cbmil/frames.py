@@ -9,17 +9,15 @@ Two protocols put scores on frames (README, "Frames and ground truth"):
 * ``"snippet"`` (RTFM/DeepMIL): each 16-frame snippet's score is repeated over its 16
   frames; the video is taken to be ``16 * T`` frames long.
 * ``"segment"`` (Sultani): the snippets are pooled into 32 segments, and each segment's
-  score is spread over its share of the video's frames, boundaries
-  ``floor(linspace(0, n_frames, 33))``.
-
-Both are :func:`spread_over_frames` of some per-unit scores; they differ in the units.
+  score goes on the frames of its own snippets (16 x the segment's snippet bounds), the
+  video padded with the last score to its frame count (:func:`segment_frame_scores`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .features import N_SEGMENTS, segment_pool
+from .features import N_SEGMENTS, segment_bounds, segment_pool
 from .ucf_crime import FRAMES_PER_SNIPPET
 
 PROTOCOLS = ("snippet", "segment")
@@ -42,14 +40,30 @@ def frame_ground_truth(intervals, n_frames: int) -> np.ndarray:
 
 def spread_over_frames(unit_scores: np.ndarray, n_frames: int) -> np.ndarray:
     """Spread U per-unit scores over ``n_frames`` frames: unit u covers frames
-    ``b[u]:b[u+1]`` with ``b = floor(linspace(0, n_frames, U + 1))``.
+    ``b[u]:b[u+1]`` with ``b[u] = floor(u * n_frames / U)``, in exact integer arithmetic
+    (``floor(linspace(...))`` is off by one frame for some (U, n_frames) when U is not a power
+    of two: ``np.linspace(0, 540, 199).astype(int)[11]`` is 29, ``11 * 540 // 198`` is 30).
 
     With ``n_frames = 16 * U`` every unit covers exactly 16 frames (the snippet protocol).
     ``unit_scores``: ``[U]``; returns ``[n_frames]`` of the same dtype.
     """
     unit_scores = np.asarray(unit_scores)
-    bounds = np.linspace(0, n_frames, len(unit_scores) + 1).astype(np.int64)
+    bounds = np.arange(len(unit_scores) + 1, dtype=np.int64) * int(n_frames) // max(len(unit_scores), 1)
     return np.repeat(unit_scores, np.diff(bounds))
+
+
+def segment_frame_scores(snippet_scores: np.ndarray, n_frames: int) -> np.ndarray:
+    """Sultani's segment protocol for one video: the T snippet scores are pooled into 32
+    segments (:func:`cbmil.features.segment_pool`, bounds ``b = floor(i * T / 32)``) and segment
+    i's score goes on the frames of its own snippets, ``16 * b[i] : 16 * b[i + 1]`` (as in
+    Sultani's ``Evaluate_Anomaly_Detector.m``: 16 x the clip bounds); a video longer than
+    ``16 * T`` frames is padded with the last score, a shorter one cut. ``[n_frames]``."""
+    snippet_scores = np.asarray(snippet_scores)
+    bounds = segment_bounds(len(snippet_scores), N_SEGMENTS)
+    frames = np.repeat(segment_pool(snippet_scores, N_SEGMENTS), FRAMES_PER_SNIPPET * np.diff(bounds))
+    if len(frames) >= n_frames:
+        return frames[:n_frames]
+    return np.concatenate([frames, np.full(n_frames - len(frames), frames[-1], dtype=frames.dtype)])
 
 
 def video_frame_scores(snippet_scores: np.ndarray, n_frames: int, protocol: str = "snippet") -> np.ndarray:
@@ -57,7 +71,7 @@ def video_frame_scores(snippet_scores: np.ndarray, n_frames: int, protocol: str 
     if protocol == "snippet":
         return spread_over_frames(snippet_scores, n_frames)
     if protocol == "segment":
-        return spread_over_frames(segment_pool(snippet_scores, N_SEGMENTS), n_frames)
+        return segment_frame_scores(snippet_scores, n_frames)
     raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
 
 

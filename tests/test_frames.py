@@ -20,16 +20,36 @@ def test_snippet_protocol_repeats_each_score_16_times():
     assert np.array_equal(frames, np.repeat(scores, 16))
 
 
-def test_segment_protocol_spreads_32_segments_over_the_frames():
-    # 64 snippets -> 32 segments of 2 snippets (their mean), spread over 100 frames:
-    # boundaries floor(linspace(0, 100, 33)) -> segment 0 covers frames 0..2 (3 frames).
-    snippets = np.arange(64, dtype=np.float32)
-    frames = video_frame_scores(snippets, 100, "segment")
-    bounds = np.linspace(0, 100, 33).astype(int)
-    assert frames.shape == (100,)
-    assert np.all(frames[bounds[0]:bounds[1]] == 0.5)
-    assert np.all(frames[bounds[31]:] == 62.5)
-    assert bounds[1] == 3
+def test_segment_protocol_puts_each_segment_on_its_own_snippets_frames():
+    # T = 50 snippets: segment i averages snippets floor(50 i / 32) .. floor(50 (i+1) / 32) - 1 and
+    # its score must land on exactly those snippets' frames (the old spread over
+    # floor(linspace(0, 800, 33)) misplaced 30 of the 32 segments by up to 15 frames)
+    snippets = np.arange(50, dtype=np.float64)
+    frames = video_frame_scores(snippets, 800, "segment")
+    assert frames.shape == (800,)
+    bounds = (np.arange(33) * 50) // 32
+    for i in range(32):
+        mean = snippets[bounds[i]:bounds[i + 1]].mean()
+        assert np.all(frames[16 * bounds[i]:16 * bounds[i + 1]] == mean), i
+    owner = np.searchsorted(bounds, np.arange(800) // 16, side="right") - 1  # segment of each frame's snippet
+    assert np.array_equal(frames, np.array([snippets[bounds[k]:bounds[k + 1]].mean() for k in owner]))
+
+
+def test_segment_protocol_pads_with_the_last_score_and_cuts_a_shorter_video():
+    snippets = np.arange(64, dtype=np.float32)  # 32 segments of 2 snippets: 0.5, 2.5, ..., 62.5
+    longer = video_frame_scores(snippets, 16 * 64 + 10, "segment")
+    assert np.all(longer[:32] == 0.5) and np.all(longer[16 * 64 - 32:] == 62.5) and len(longer) == 1034
+    shorter = video_frame_scores(snippets, 100, "segment")
+    assert shorter.tolist() == [0.5] * 32 + [2.5] * 32 + [4.5] * 32 + [6.5] * 4
+
+
+def test_spread_uses_exact_integer_bounds():
+    # 540 frames over 198 units: unit 10 ends at floor(11 * 540 / 198) = 30 (linspace gives 29)
+    frames = spread_over_frames(np.arange(198), 540)
+    assert len(frames) == 540
+    assert np.flatnonzero(frames == 11)[0] == 30
+    bounds = np.arange(199) * 540 // 198
+    assert np.array_equal(frames, np.repeat(np.arange(198), np.diff(bounds)))
 
 
 def test_spread_over_fewer_frames_than_units():
