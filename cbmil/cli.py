@@ -1,4 +1,5 @@
-"""Command line: ``python -m cbmil data summary|prepare`` and ``python -m cbmil reproduce``."""
+"""Command line: ``python -m cbmil data summary|prepare``, ``reproduce``, ``tables``, ``imbalance``,
+``strength`` and ``plan-seeds``; a thin parser that hands each command to the module that owns it."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def _reproduce(args) -> int:
 def _imbalance(args) -> int:
     from .imbalance import main as imbalance
     return imbalance(args)
+
+
+def _tables(args) -> int:
+    from .reproduce import tables_main
+    return tables_main(args)
 
 
 def _plan_seeds(args) -> int:
@@ -152,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     st.add_argument("--device", default="auto")
     st.set_defaults(func=_strength)
+
+    tab = sub.add_parser("tables", help="rebuild Tables 1-2 and figures from a study's runs.json (no training)")
+    tab.add_argument("runs", help="runs.json written by `cbmil reproduce`")
+    tab.add_argument("--out", help="folder for the tables (default: the folder of runs.json)")
+    tab.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
+    tab.set_defaults(func=_tables)
 
     plan = sub.add_parser("plan-seeds", help="smallest number of paired seeds that resolves a difference")
     plan.add_argument("--sd", type=float, help="standard deviation of the per-seed differences")

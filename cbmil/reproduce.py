@@ -59,6 +59,27 @@ class Study:
         self.trainer, self.label, self.world_scores = trainer, label, list(world_scores)
         self.snippet_scores = self.world_scores[0] if len(self.world_scores) == 1 else None
         self.variants, self.seeds, self.worlds = trainer.variants, trainer.seeds, trainer.worlds
+        self.design = "one world per seed" if len(self.worlds) > 1 else "one world for every seed"
+        self.train_counts, self.test_counts = trainer.data.counts("train"), trainer.data.counts("test")
+        self._set_results(results)
+
+    @classmethod
+    def from_runs(cls, runs: dict) -> "Study":
+        """The tables of a finished study from its ``runs.json`` (no models, no scores): what
+        ``cbmil tables`` uses to rebuild tables and figures after a change in the statistics."""
+        from .train import Variant
+        study = cls.__new__(cls)
+        study.trainer, study.worlds, study.world_scores, study.snippet_scores = None, None, [], None
+        study.label, study.design = runs["label"], runs.get("design", "one world for every seed")
+        study.variants = [Variant(**v) for v in runs["variants"]]
+        study.seeds = list(runs["seeds"])
+        counts = runs.get("counts") or {split: runs["data"]["config"][f"{split}_counts"] for split in ("train", "test")}
+        study.train_counts, study.test_counts = dict(counts["train"]), dict(counts["test"])
+        by = {(r["seed"], r["method"]): r for r in runs["runs"]}
+        study._set_results([by[(s, v.name)] for s in study.seeds for v in study.variants])
+        return study
+
+    def _set_results(self, results: list[dict]) -> None:
         s, v = len(self.seeds), len(self.variants)
         self.results = results
         self.total = np.array([r["total_auc"] for r in results]).reshape(s, v)
@@ -67,10 +88,6 @@ class Study:
         self.localisation = {k: np.array([r[k] for r in results]).reshape(s, v) for k, _ in LOCALISATION}
         self.class_localisation = {k: np.array([[r["per_class_localisation"][c][k] for c in CLASSES]
                                                 for r in results]).reshape(s, v, -1) for k, _ in LOCALISATION}
-
-    @property
-    def design(self) -> str:
-        return "one world per seed" if len(self.worlds) > 1 else "one world for every seed"
 
     # ------------------------------------------------------------------ tables
     def table2(self) -> list[dict]:
@@ -85,12 +102,13 @@ class Study:
             for key, _ in LOCALISATION:
                 row.update(_seed_columns(key, 100 * self.localisation[key], v))
             rows.append(row)
+        _holm_columns(rows[1:], ["abnormal", "total"])  # family: the AUC changes of the table
+        _holm_columns(rows[1:], [k for k, _ in LOCALISATION])  # family: the localisation changes
         return rows
 
     def table1(self) -> list[dict]:
         """One row per class (and a mean row): MIL's AUC and each beta's change against MIL (pp)."""
-        data = self.trainer.data
-        train, test = data.counts("train"), data.counts("test")
+        train, test = self.train_counts, self.test_counts
         rows = []
         for c, name in enumerate(CLASSES + ("mean of classes",)):
             if c < len(CLASSES):
@@ -113,11 +131,21 @@ class Study:
                 row[f"change_{tag}_std"] = diff["std"]
                 row[f"change_{tag}_ci_low"], row[f"change_{tag}_ci_high"] = diff["ci_low"], diff["ci_high"]
                 row[f"change_{tag}_exceeds_noise"] = diff["exceeds_noise"]
+                row[f"change_{tag}_p"] = diff["p_value"]
                 if variant.beta in paper.TABLE1_BETAS:
                     i = paper.TABLE1_BETAS.index(variant.beta)
                     row[f"paper_change_{tag}"] = (paper.TABLE1[name][i] if c < len(CLASSES)
                                                   else paper.TABLE1_AVERAGE[i])
             rows.append(row)
+        # family: the per-class changes of every beta (13 x betas); the mean row is not in it
+        tags = [f"{variant.beta:g}" for variant in self.variants[1:]]
+        p_values = [r[f"change_{t}_p"] for r in rows[:len(CLASSES)] for t in tags]
+        adjusted = iter(metrics.holm(p_values))
+        for r in rows:
+            for t in tags:
+                p = next(adjusted) if r is not rows[-1] else math.nan
+                r[f"change_{t}_p_holm"] = None if math.isnan(p) else float(p)
+                r[f"change_{t}_exceeds_noise_holm"] = bool(p < 0.05)
         return rows
 
     def runs(self) -> dict:
@@ -129,6 +157,7 @@ class Study:
             "design": self.design,
             "data": t.data.meta,
             "world_seeds": [w.meta.get("seed") for w in self.worlds],
+            "counts": {"train": self.train_counts, "test": self.test_counts},
             "config": asdict(t.config),
             "seeds": t.seeds,
             "variants": [asdict(v) for v in t.variants],
@@ -143,6 +172,17 @@ class Study:
         }
 
 
+def _holm_columns(rows: list[dict], keys: list[str]) -> None:
+    """Holm-adjust the paired p-values ``{key}_p`` of ``rows`` x ``keys`` as one family; adds
+    ``{key}_p_holm`` and ``{key}_exceeds_noise_holm`` (adjusted p < 0.05) to each row."""
+    adjusted = iter(metrics.holm([r[f"{k}_p"] for r in rows for k in keys]))
+    for r in rows:
+        for k in keys:
+            p = next(adjusted)
+            r[f"{k}_p_holm"] = None if math.isnan(p) else float(p)
+            r[f"{k}_exceeds_noise_holm"] = bool(p < 0.05)
+
+
 def _seed_columns(key: str, values: np.ndarray, v: int) -> dict:
     """Table 2 columns of one metric for variant v: mean and std over seeds, and (CB-MIL) the
     paired difference to MIL (column 0 of ``values [seeds, variants]``) with its interval."""
@@ -150,7 +190,7 @@ def _seed_columns(key: str, values: np.ndarray, v: int) -> dict:
     diff = _paired(values[:, v], values[:, 0]) if v else None
     out = {f"{key}_mean": summary["mean"], f"{key}_std": summary["std"]}
     for name, field in (("diff", "mean"), ("diff_std", "std"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),
-                        ("exceeds_noise", "exceeds_noise")):
+                        ("exceeds_noise", "exceeds_noise"), ("p", "p_value")):
         out[f"{key}_{name}"] = diff[field] if diff else None
     return out
 
@@ -163,7 +203,8 @@ def _summary(values: np.ndarray) -> dict:
 
 def _paired(treatment: np.ndarray, control: np.ndarray) -> dict:
     if not (np.isfinite(treatment).all() and np.isfinite(control).all()):
-        return {"mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan, "exceeds_noise": False}
+        return {"mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan, "exceeds_noise": False,
+                "p_value": math.nan}
     return metrics.paired_difference(treatment, control)
 
 
@@ -199,8 +240,9 @@ def _fmt(value) -> str:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
+    fields = list(dict.fromkeys(k for row in rows for k in row))  # every column, in first-seen order
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
@@ -211,13 +253,15 @@ def _mean_and_change(r: dict, key: str) -> list[str]:
     cells = [f"{_fmt(r[f'{key}_mean'])} ± {_fmt(r[f'{key}_std'])}"]
     if r[f"{key}_diff"] is None:
         return cells + ["—"]
-    star = "*" if r[f"{key}_exceeds_noise"] else ""
+    star = ("*" if r[f"{key}_exceeds_noise"] else "") + ("†" if r.get(f"{key}_exceeds_noise_holm") else "")
     return cells + [f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}"]
 
 
 def table2_markdown(rows: list[dict], label: str) -> str:
     lines = [f"Table 2 analog — {label}. Mean ± std over seeds; Δ vs MIL = paired mean difference of the "
-             "same seeds with its 95 % t-interval; * = interval excludes 0. Paper: I3D on real UCF-Crime, one run.",
+             "same seeds with its 95 % t-interval; * = interval excludes 0 (uncorrected); † = also after Holm's "
+             f"correction over the {2 * (len(rows) - 1)} AUC changes of the table (adjusted p < 0.05). "
+             "Paper: I3D on real UCF-Crime, one run.",
              "",
              "| method | Abnormal AUC % | Δ vs MIL [95 % CI] | Total AUC % | Δ vs MIL [95 % CI] | "
              "paper Abnormal % | paper Total % |",
@@ -242,7 +286,7 @@ def table2_markdown(rows: list[dict], label: str) -> str:
                   "α = 0.05, power 0.8, noncentral t) at this run's SD of the per-seed differences: "
                   + "; ".join(plans) + "."]
     lines += ["", "Localisation on the abnormal test videos (cbmil.metrics.localisation; mean ± std over seeds, "
-              "Δ vs MIL paired as above): the median over videos of the frame AUC inside each video, the share "
+              f"Δ vs MIL paired as above, † = Holm over these {len(LOCALISATION) * (len(rows) - 1)} changes): the median over videos of the frame AUC inside each video, the share "
               "of videos whose events score above the rest of the video, the share whose top-scoring snippet "
               "lies in an event.", "",
               "| method | " + " | ".join(f"{name} | Δ vs MIL" for _, name in LOCALISATION) + " |",
@@ -274,13 +318,16 @@ def table1_markdown(rows: list[dict], betas, label: str) -> str:
         if b in paper.TABLE1_BETAS:
             head.append(f"paper Δ β={b:g}")
     lines = [f"Table 1 analog — {label}. Per-class AUC change against MIL in percentage points: paired mean ± "
-             "std of the per-seed differences; * = 95 % interval excludes 0. Paper: I3D on real UCF-Crime, one run.",
+             "std of the per-seed differences; * = 95 % interval excludes 0 (uncorrected); † = also after Holm's "
+             f"correction over the {len(CLASSES) * len(betas)} per-class changes (adjusted p < 0.05; the mean row "
+             "is not in that family). Paper: I3D on real UCF-Crime, one run.",
              "", "| " + " | ".join(head) + " |", "|" + "---|" * 3 + "---:|" + "---:|" * (len(head) - 4)]
     for r in rows:
         cells = [r["class"], str(r["train_videos"]), str(r["test_videos"]), f"{r['mil_mean']:.2f} ± {_fmt(r['mil_std'])}"]
         for b in betas:
             tag = f"{b:g}"
-            star = "*" if r[f"change_{tag}_exceeds_noise"] else ""
+            star = ("*" if r[f"change_{tag}_exceeds_noise"] else "") + \
+                ("†" if r.get(f"change_{tag}_exceeds_noise_holm") else "")
             cells.append(f"{r[f'change_{tag}']:+.2f} ± {_fmt(r[f'change_{tag}_std'])}{star}")
             if b in paper.TABLE1_BETAS:
                 digits = 2 if r["class"] == "mean of classes" else 1  # as published
@@ -302,7 +349,10 @@ def write_outputs(study: Study, out: str | Path, figures: str | Path | None = "f
     write_csv(t2, paths["table2_csv"])
     paths["table1_md"].write_text(table1_markdown(t1, betas, study.label) + "\n" + localisation_markdown(t1, study.label))
     paths["table2_md"].write_text(table2_markdown(t2, study.label))
-    paths["runs"].write_text(json.dumps(study.runs(), indent=1, default=_json_default))
+    if study.trainer is not None:  # a study rebuilt from runs.json keeps the file it came from
+        paths["runs"].write_text(json.dumps(study.runs(), indent=1, default=_json_default))
+    else:
+        del paths["runs"]
     if figures is not None:
         paths.update(write_figures(study, t1, t2, figures, prefix))
     return paths
@@ -407,4 +457,15 @@ def main(args) -> int:
     print(f"{study.trainer.bank.n_models} models x {iterations} steps on {study.trainer.device} "
           f"(layer 1 in {study.trainer.config.precision}, {study.design}): data {generated:.0f} s, "
           f"training {study.trainer.seconds:.0f} s, total {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def tables_main(args) -> int:
+    """``cbmil tables RUNS --out DIR``: Tables 1-2 (csv + md) and figures from a ``runs.json``."""
+    runs_path = Path(args.runs)
+    study = Study.from_runs(json.loads(runs_path.read_text()))
+    figures = None if args.figures == "none" else args.figures
+    paths = write_outputs(study, args.out or runs_path.parent, figures)
+    print(Path(paths["table2_md"]).read_text())
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

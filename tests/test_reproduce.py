@@ -114,3 +114,34 @@ def test_saved_scores_re_evaluate_without_the_kit(world_study, tmp_path):
         for m in range(2):
             frames = np.repeat(z["snippet_scores"][m].astype(np.float64), 16)  # snippet protocol, by hand
             assert roc_auc_score(z["test_frame_labels"], frames) == pytest.approx(world_study.total[w, m], abs=1e-9)
+
+
+def test_tables_carry_raw_and_holm_verdicts(study):
+    from cbmil.metrics import holm
+    t1 = study.table1()
+    tags = ["0.99", "0.9999"]
+    raw = [r[f"change_{t}_p"] for r in t1[:len(CLASSES)] for t in tags]
+    expected = holm(raw)
+    got = [r[f"change_{t}_p_holm"] for r in t1[:len(CLASSES)] for t in tags]
+    np.testing.assert_allclose(np.array(got, dtype=float), expected)
+    assert t1[-1]["change_0.99_p_holm"] is None  # the mean row is not in the family
+    t2 = study.table2()
+    family = holm([r[f"{k}_p"] for r in t2[1:] for k in ("abnormal", "total")])
+    assert [r["abnormal_p_holm"] for r in t2[1:]] == pytest.approx(family[0::2].tolist())
+    assert "Holm" in table2_markdown(t2, study.label) and "Holm" in table1_markdown(t1, [0.99, 0.9999], "x")
+
+
+def test_tables_rebuild_from_runs_json(world_study, tmp_path):
+    from cbmil.reproduce import Study, write_outputs
+    paths = write_outputs(world_study, tmp_path / "a", figures=None)
+    rebuilt = Study.from_runs(json.loads(paths["runs"].read_text()))
+    assert rebuilt.design == world_study.design and rebuilt.seeds == world_study.seeds
+    for a, b in zip(rebuilt.table2(), world_study.table2()):
+        assert a["abnormal_diff"] == pytest.approx(b["abnormal_diff"]) and a["method"] == b["method"]
+    assert rebuilt.table1()[0]["train_videos"] == world_study.table1()[0]["train_videos"]
+    out = tmp_path / "b"
+    run = subprocess.run([sys.executable, "-m", "cbmil", "tables", str(paths["runs"]), "--out", str(out),
+                          "--figures", "none"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (out / "table1_per_class.md").read_text() == paths["table1_md"].read_text()
+    assert not (out / "runs.json").exists()
