@@ -73,7 +73,13 @@ class Study:
         study.label, study.design = runs["label"], runs.get("design", "one world for every seed")
         study.variants = [Variant(**v) for v in runs["variants"]]
         study.seeds = list(runs["seeds"])
-        counts = runs.get("counts") or {split: runs["data"]["config"][f"{split}_counts"] for split in ("train", "test")}
+        counts = runs.get("counts")
+        if counts is None:  # written before runs.json carried its counts: synthetic data has them in its config
+            config = runs.get("data", {}).get("config", {})
+            if "train_counts" not in config:
+                raise ValueError("runs.json carries no per-class video counts (a study of a cache written before "
+                                 "v2); re-run `cbmil reproduce` to rebuild its tables")
+            counts = {split: config[f"{split}_counts"] for split in ("train", "test")}
         study.train_counts, study.test_counts = dict(counts["train"]), dict(counts["test"])
         by = {(r["seed"], r["method"]): r for r in runs["runs"]}
         study._set_results([by[(s, v.name)] for s in study.seeds for v in study.variants])
@@ -85,8 +91,10 @@ class Study:
         self.total = np.array([r["total_auc"] for r in results]).reshape(s, v)
         self.abnormal = np.array([r["abnormal_auc"] for r in results]).reshape(s, v)
         self.per_class = np.array([[r["per_class_auc"][c] for c in CLASSES] for r in results]).reshape(s, v, -1)
-        self.localisation = {k: np.array([r[k] for r in results]).reshape(s, v) for k, _ in LOCALISATION}
-        self.class_localisation = {k: np.array([[r["per_class_localisation"][c][k] for c in CLASSES]
+        # nan where a runs.json predates the localisation metrics
+        nan_classes = {c: {k: math.nan for k, _ in LOCALISATION} for c in CLASSES}
+        self.localisation = {k: np.array([r.get(k, math.nan) for r in results]).reshape(s, v) for k, _ in LOCALISATION}
+        self.class_localisation = {k: np.array([[r.get("per_class_localisation", nan_classes)[c][k] for c in CLASSES]
                                                 for r in results]).reshape(s, v, -1) for k, _ in LOCALISATION}
 
     # ------------------------------------------------------------------ tables

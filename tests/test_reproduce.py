@@ -145,3 +145,18 @@ def test_tables_rebuild_from_runs_json(world_study, tmp_path):
     assert run.returncode == 0, run.stderr
     assert (out / "table1_per_class.md").read_text() == paths["table1_md"].read_text()
     assert not (out / "runs.json").exists()
+
+
+def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path):
+    from cbmil.reproduce import Study, write_outputs
+    runs = json.loads(write_outputs(world_study, tmp_path, figures=None)["runs"].read_text())
+    for r in runs["runs"]:  # v1 files had no localisation and no counts
+        for key in ("median_video_auc", "inside_above_share", "top_in_event_share", "per_class_localisation"):
+            del r[key]
+    del runs["counts"]
+    old = Study.from_runs(runs)
+    assert old.table2()[1]["abnormal_diff"] == pytest.approx(world_study.table2()[1]["abnormal_diff"])
+    assert np.isnan(old.table2()[0]["median_video_auc_mean"])
+    del runs["data"]["config"]
+    with pytest.raises(ValueError, match="no per-class video counts"):
+        Study.from_runs(runs)
