@@ -96,22 +96,35 @@ def add_reproduce_arguments(parser) -> None:
     parser.set_defaults(func=_reproduce)
 
 
-def add_imbalance_arguments(parser) -> None:
+def add_grid_arguments(parser, per: str, iterations: int, out: str, figures: str) -> None:
+    """What the synthetic grid studies (imbalance, strength) share: preset, worlds, steps, output,
+    arithmetic."""
     parser.add_argument("--preset", default="ci", choices=["ci", "full"], help="synthetic preset (default: ci)")
+    parser.add_argument("--worlds", type=int, default=4, help=f"worlds (= seeds) per {per}")
+    parser.add_argument("--iterations", type=int, default=iterations, help="training steps per model")
+    parser.add_argument("--out", default=out, help="folder for the CSVs")
+    parser.add_argument("--figures", default="figures", help=f"folder for {figures} ('none' to skip)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--device", default="auto")
+
+
+def add_imbalance_arguments(parser) -> None:
+    add_grid_arguments(parser, "cell", 250, "results/imbalance", "the heat maps")
     parser.add_argument("--levels", nargs="+", default=["uniform", "ucf", "extreme"],
-                        help="imbalance of the training split: uniform, ucf, extreme (max/min ~50) or exponents of the UCF counts")
+                        help="imbalance of the training split: uniform, ucf, extreme (max/min ~50) or exponents "
+                             "of the UCF counts")
     parser.add_argument("--overlaps", type=float, nargs="+", default=[0.0, 0.5, 0.9],
                         help="overlap of the class signatures (0 = class-specific evidence)")
     parser.add_argument("--betas", type=float, nargs="+", default=[0.9999], help="CB-MIL betas")
-    parser.add_argument("--worlds", type=int, default=4, help="worlds (= seeds) per cell")
-    parser.add_argument("--iterations", type=int, default=250, help="training steps per model")
-    parser.add_argument("--out", default="results/imbalance", help="folder for the CSVs")
-    parser.add_argument("--figures", default="figures", help="folder for the heat maps ('none' to skip)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--replot", action="store_true",
                         help="no training: redo the statistics, CSV of cells and figures from OUT/imbalance.csv")
+
+
+def add_strength_arguments(parser) -> None:
+    add_grid_arguments(parser, "setting", 1000, "results/strength", "the figure")
+    parser.add_argument("--contexts", type=float, nargs="+", default=[1.2, 0.0], help="values of the context parameter")
+    parser.add_argument("--no-uncapped", action="store_true", help="skip the uncapped (v1) runs of each context")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,15 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("strength", help="the generator examined: MIL's per-class AUC and localisation against "
                                          "class strength, for several values of context")
-    st.add_argument("--preset", default="ci", choices=["ci", "full"], help="synthetic preset (default: ci)")
-    st.add_argument("--contexts", type=float, nargs="+", default=[1.2, 0.0], help="values of the context parameter")
-    st.add_argument("--no-uncapped", action="store_true", help="skip the uncapped (v1) runs of each context")
-    st.add_argument("--worlds", type=int, default=4, help="worlds (= seeds) per setting")
-    st.add_argument("--iterations", type=int, default=1000, help="training steps")
-    st.add_argument("--out", default="results/strength", help="folder for strength.csv")
-    st.add_argument("--figures", default="figures", help="folder for the figure ('none' to skip)")
-    st.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    st.add_argument("--device", default="auto")
+    add_strength_arguments(st)
     st.set_defaults(func=_strength)
 
     tab = sub.add_parser("tables", help="rebuild Tables 1-2 and figures from a study's runs.json (no training)")
