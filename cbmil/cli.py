@@ -81,6 +81,10 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--save-scores", action="store_true",
                         help="also write scores.npz (scores_world<k>.npz per world): test scores, labels, layout")
     parser.add_argument("--balanced", action="store_true", help="synthetic only: class-balanced training split")
+    parser.add_argument("--config", default="paper", choices=["paper", "sultani"],
+                        help="training configuration: the paper's (default) or Sultani's public script "
+                             "(Adagrad lr 0.01 eps 1e-8, kernel-only L2 0.001, linear 32-unit layer); "
+                             "steps stay --iterations (his script: 20,000)")
     parser.add_argument("--optimizer", default="adagrad", choices=["adagrad", "adam", "sgd"])
     parser.add_argument("--pairing", default="paired", choices=["paired", "all"])
     parser.add_argument("--sparsity", default="linear", choices=["linear", "squared"])

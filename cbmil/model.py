@@ -1,7 +1,9 @@
 """The anomaly scorer of Sultani et al.: a 3-layer MLP from a segment feature to a score in [0, 1].
 
 ``f: D -> 512 -> 32 -> 1``, ReLU, dropout 0.6 after each hidden layer, sigmoid output, Xavier
-(Glorot) initialisation, as in Sultani's Keras model.
+(Glorot) initialisation: the scorer of the paper and of the common PyTorch ports. Sultani's public
+Keras script differs in one place: its 32-unit layer is linear (``layer2="linear"``; the rest of
+his configuration is :meth:`cbmil.train.TrainConfig.sultani`).
 
 Two forms of the same function:
 
@@ -25,6 +27,9 @@ DROPOUT = 0.6
 #: kernels; the master weights, layers 2-3, the loss and the optimiser stay fp32).
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 PRECISIONS = tuple(DTYPES)
+#: Activation after layer 2: "relu" (the paper's and the common PyTorch ports' scorer) or
+#: "linear" (Sultani's public Keras script, whose 32-unit layer has no activation).
+LAYER2 = ("relu", "linear")
 
 
 def native_bf16(device: torch.device | str) -> bool:
@@ -51,11 +56,13 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
 class Scorer(nn.Module):
     """One anomaly scorer. ``forward``: features ``[..., D]`` -> scores ``[...]`` in [0, 1]."""
 
-    def __init__(self, dim: int, hidden: tuple[int, int] = HIDDEN, dropout: float = DROPOUT):
+    def __init__(self, dim: int, hidden: tuple[int, int] = HIDDEN, dropout: float = DROPOUT, layer2: str = "relu"):
         super().__init__()
+        if layer2 not in LAYER2:
+            raise ValueError(f"layer2 must be one of {LAYER2}, got {layer2!r}")
         self.net = nn.Sequential(
             nn.Linear(dim, hidden[0]), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden[0], hidden[1]), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden[0], hidden[1]), nn.ReLU() if layer2 == "relu" else nn.Identity(), nn.Dropout(dropout),
             nn.Linear(hidden[1], 1), nn.Sigmoid(),
         )
         for layer in self.net:
@@ -89,10 +96,13 @@ class ScorerBank(nn.Module):
     """
 
     def __init__(self, dim: int, seeds, n_variants: int, hidden: tuple[int, int] = HIDDEN,
-                 dropout: float = DROPOUT, precision: str = "fp32"):
+                 dropout: float = DROPOUT, precision: str = "fp32", layer2: str = "relu"):
         super().__init__()
         if precision not in PRECISIONS:
             raise ValueError(f"ScorerBank precision must be one of {PRECISIONS}, got {precision!r}")
+        if layer2 not in LAYER2:
+            raise ValueError(f"ScorerBank layer2 must be one of {LAYER2}, got {layer2!r}")
+        self.layer2 = layer2
         self.dim, self.seeds, self.n_variants = dim, list(seeds), n_variants
         self.hidden, self.dropout, self.precision = tuple(hidden), dropout, precision
         self.layer1_dtype = DTYPES[precision]
@@ -141,7 +151,9 @@ class ScorerBank(nn.Module):
         if masks is not None:
             h = h * masks[0].unsqueeze(2)
         # einsum, not matmul on a transposed view: the latter copies and is ~10x slower on CPU
-        h = torch.relu(torch.einsum("srvh,svhk->svrk", h, self.w2) + self.b2)  # [S, V, R, H2]
+        h = torch.einsum("srvh,svhk->svrk", h, self.w2) + self.b2  # [S, V, R, H2]
+        if self.layer2 == "relu":
+            h = torch.relu(h)
         if masks is not None:
             h = h * masks[1].unsqueeze(1)
         return torch.sigmoid(torch.einsum("svrk,svko->svro", h, self.w3) + self.b3).squeeze(-1)  # [S, V, R]
@@ -150,7 +162,7 @@ class ScorerBank(nn.Module):
         """Model ``m`` (= seed index * V + variant index) as a standalone :class:`Scorer`."""
         s, v = divmod(model, self.n_variants)
         h1, _ = self.hidden
-        out = Scorer(self.dim, self.hidden, self.dropout)
+        out = Scorer(self.dim, self.hidden, self.dropout, self.layer2)
         with torch.no_grad():
             layers = [m for m in out.net if isinstance(m, nn.Linear)]
             layers[0].weight.copy_(self.w1[s, :, v * h1:(v + 1) * h1].T)

@@ -450,10 +450,15 @@ def main(args) -> int:
         data = load_source(args.data)
         label = f"features from {args.data}"
     generated = time.perf_counter() - start
-    config = TrainConfig(iterations=iterations, batch_size=args.batch_size, optimizer=args.optimizer, pairing=args.pairing,
-                         sparsity=args.sparsity, normalize_weights=not args.raw_weights, crop=args.crop,
-                         protocol=args.protocol, precision=args.precision, device=args.device,
-                         progress=not args.quiet)
+    settings = dict(iterations=iterations, batch_size=args.batch_size, pairing=args.pairing, sparsity=args.sparsity,
+                    normalize_weights=not args.raw_weights, crop=args.crop, protocol=args.protocol,
+                    precision=args.precision, device=args.device, progress=not args.quiet)
+    if args.config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay --iterations
+        if args.optimizer != "adagrad":
+            raise ValueError("--config sultani fixes the optimiser (Adagrad, lr 0.01); drop --optimizer")
+        config = TrainConfig.sultani(**settings)
+    else:
+        config = TrainConfig(optimizer=args.optimizer, **settings)
     study = run_study(data, args.betas, seeds, config, label)
     figures = None if args.figures == "none" else args.figures
     paths = write_outputs(study, args.out, figures)

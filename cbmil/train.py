@@ -36,7 +36,7 @@ from . import metrics
 from .dataset import VADDataset
 from .frames import frame_scores
 from .losses import class_balanced_weights, mil_ranking_loss
-from .model import DROPOUT, DTYPES, HIDDEN, PRECISIONS, ScorerBank, resolve_precision
+from .model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from .ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
@@ -66,9 +66,14 @@ class TrainConfig:
 
     iterations: the paper's "10,000 epochs" are 10,000 steps of one batch.
     batch_size: abnormal bags per step, and as many normal bags (Sultani: 30 + 30).
-    optimizer: not stated in the paper; ``"adagrad"`` with lr 1e-3 and L2 1e-3 is Sultani's
-        original setting, which the paper's learning rate 0.001 comes from. ``"adam"``/``"sgd"``
-        are options.
+    optimizer, lr, weight_decay: the paper states lr 0.001 and not the optimiser; the default is
+        Adagrad with lr 1e-3 and ``weight_decay`` 1e-3 on every parameter (torch's L2: gradient
+        + 0.001 W). This is the paper's setting, not Sultani's script, which differs (see
+        :meth:`sultani`). ``"adam"``/``"sgd"`` are options.
+    decay: ``"all"`` (default) applies ``weight_decay`` to every parameter; ``"kernels"`` to the
+        weight matrices only, biases free (Keras' ``kernel_regularizer``).
+    adagrad_eps: Adagrad's epsilon (torch's default 1e-10; Sultani's Keras script 1e-8).
+    layer2: activation after the 32-unit layer, ``"relu"`` (default) or ``"linear"`` (Sultani).
     lambda_smooth, lambda_sparse: lambda1 = lambda2 = 8e-5.
     pairing, sparsity: the ambiguities of :mod:`cbmil.losses` (defaults: paired, linear).
     normalize_weights: True (default) uses Cui et al.'s weights, normalised to sum to the
@@ -91,6 +96,9 @@ class TrainConfig:
     lr: float = 1e-3
     optimizer: str = "adagrad"
     weight_decay: float = 1e-3
+    decay: str = "all"
+    adagrad_eps: float = 1e-10
+    layer2: str = "relu"
     batch_size: int = 30
     lambda_smooth: float = 8e-5
     lambda_sparse: float = 8e-5
@@ -113,9 +121,25 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.crop must be 'random' or 'mean', got {self.crop!r}")
         if self.precision not in PRECISIONS + ("auto",):
             raise ValueError(f"TrainConfig.precision must be 'auto' or one of {PRECISIONS}, got {self.precision!r}")
+        if self.decay not in ("all", "kernels"):
+            raise ValueError(f"TrainConfig.decay must be 'all' or 'kernels', got {self.decay!r}")
+        if self.layer2 not in LAYER2:
+            raise ValueError(f"TrainConfig.layer2 must be one of {LAYER2}, got {self.layer2!r}")
         if self.iterations < 0 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: iterations >= 0 and batch_size >= 1 expected, "
                              f"got {self.iterations} and {self.batch_size}")
+
+    @classmethod
+    def sultani(cls, **overrides) -> "TrainConfig":
+        """The configuration of Sultani et al.'s public Keras training script, where it differs
+        from the paper's defaults: Adagrad with lr 0.01 and epsilon 1e-8; ``l2(0.001)`` on the
+        kernels only, whose gradient is 0.002 W (``weight_decay=0.002``, ``decay="kernels"``,
+        biases free); a linear 32-unit layer (``layer2="linear"``); 20,000 iterations. Dropout
+        0.6, the 30 + 30 bags a batch and lambda1 = lambda2 = 8e-5 are the same. ``overrides``
+        set any field (e.g. ``iterations``)."""
+        settings = {"optimizer": "adagrad", "lr": 0.01, "adagrad_eps": 1e-8, "weight_decay": 0.002,
+                    "decay": "kernels", "layer2": "linear", "iterations": 20_000}
+        return cls(**(settings | overrides))
 
 
 def check_worlds(data: VADDataset | Sequence[VADDataset], n_seeds: int) -> list[VADDataset]:
@@ -198,8 +222,8 @@ class Trainer:
                              f"bags; got {len(self.abnormal)} and {len(self.normal)}")
         self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights).to(self.device)
         self.bank = ScorerBank(self.data.dim, self.seeds, len(self.variants), config.hidden, config.dropout,
-                               config.precision).to(self.device)
-        self.optimizer = _make_optimizer(self.bank.parameters(), config, self.device)
+                               config.precision, config.layer2).to(self.device)
+        self.optimizer = _make_optimizer(self.bank, config, self.device)
         # one stream per seed for batches and crops, one per seed for dropout masks (on device)
         self.batch_rng = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.mask_rng = [torch.Generator(self.device).manual_seed(s + 7919) for s in self.seeds]
@@ -335,15 +359,21 @@ class Trainer:
         return self
 
 
-def _make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+def _make_optimizer(bank: ScorerBank, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    # decay="kernels": L2 on the weight matrices only (Keras' kernel_regularizer), biases free
+    if cfg.decay == "kernels":
+        params = [{"params": [bank.w1, bank.w2, bank.w3], "weight_decay": cfg.weight_decay},
+                  {"params": [bank.b1, bank.b2, bank.b3], "weight_decay": 0.0}]
+    else:
+        params = [{"params": list(bank.parameters()), "weight_decay": cfg.weight_decay}]
     # fused kernels: one pass over each parameter instead of several (a few % of a CPU step);
     # fused Adagrad is CPU-only in some torch releases, so CUDA keeps the (multi-tensor) default
     if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+        return torch.optim.Adagrad(params, lr=cfg.lr, eps=cfg.adagrad_eps,
                                    fused=True if device.type == "cpu" else None)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
-    return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, fused=True)
+    return torch.optim.SGD(params, lr=cfg.lr)
 
 
 def train(data: VADDataset, variants: Sequence[Variant], seeds: Sequence[int], config: TrainConfig | None = None,

@@ -177,3 +177,33 @@ def test_auto_precision_resolves_by_hardware_and_is_recorded(tiny):
     assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("half", "cpu")
+
+
+def test_sultani_configuration_is_his_script(tiny):
+    cfg = TrainConfig.sultani(iterations=3, batch_size=6, progress=False, device="cpu", precision="fp32")
+    assert (cfg.optimizer, cfg.lr, cfg.adagrad_eps, cfg.layer2, cfg.decay) == ("adagrad", 0.01, 1e-8, "linear", "kernels")
+    assert cfg.weight_decay == 0.002  # gradient of Keras' l2(0.001) * sum(W^2)
+    assert TrainConfig.sultani().iterations == 20_000 and TrainConfig().layer2 == "relu"
+    trainer = Trainer(tiny, [Variant("MIL")], [0], cfg)
+    groups = trainer.optimizer.param_groups
+    assert [g["weight_decay"] for g in groups] == [0.002, 0.0]
+    assert {id(p) for p in groups[1]["params"]} == {id(trainer.bank.b1), id(trainer.bank.b2), id(trainer.bank.b3)}
+    assert groups[0]["eps"] == 1e-8 and groups[0]["lr"] == 0.01
+    # layer 2 is linear: the bank and its standalone Scorer let negative pre-activations through
+    bank = trainer.bank
+    with torch.no_grad():
+        bank.w3.fill_(1.0)
+        bank.b2.fill_(-100.0)  # every layer-2 unit strongly negative: ReLU would give exactly sigmoid(b3)
+    x = torch.randn(5, tiny.dim)
+    scores = bank(x)[0, 0]
+    assert torch.all(scores < 0.01)  # sigmoid of a large negative sum, not sigmoid(0) = 0.5
+    torch.testing.assert_close(bank.scorer(0)(x), scores, rtol=1e-5, atol=1e-6)
+    assert trainer.run().step_count == 3
+
+
+def test_kernel_only_decay_leaves_biases_alone(tiny):
+    cfg = config(iterations=1, decay="kernels", weight_decay=0.5)
+    trainer = Trainer(tiny, [Variant("MIL")], [0], cfg)
+    assert [g["weight_decay"] for g in trainer.optimizer.param_groups] == [0.5, 0.0]
+    with pytest.raises(ValueError, match="decay"):
+        TrainConfig(decay="biases")
