@@ -43,9 +43,10 @@ import numpy as np
 from scipy import stats
 
 from . import metrics, plots
+from .reproduce import run_study, write_csv
 from .synthetic import IMBALANCE_LEVELS, imbalanced_counts
-from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_bank
-from .ucf_crime import CLASSES
+from .train import TrainConfig
+from .ucf_crime import CLASSES, TRAIN_COUNTS
 
 LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_share")
 
@@ -53,7 +54,6 @@ LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_sha
 def rare_third(counts: dict[str, int]) -> list[str]:
     """The rarest third of the 13 classes (4 classes) by training count; ties go to the class
     that is rarer in UCF-Crime's own split, then to the earlier name (a fixed order)."""
-    from .ucf_crime import TRAIN_COUNTS
     order = sorted(CLASSES, key=lambda c: (counts[c], TRAIN_COUNTS[c], c))
     return order[:len(CLASSES) // 3]
 
@@ -66,9 +66,8 @@ def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: i
     counts = imbalanced_counts(level)
     world_seeds = list(range(first_world, first_world + n_worlds))
     worlds = [make_dataset(preset, seed=w, train_counts=counts, overlap=overlap, **overrides) for w in world_seeds]
-    variants = paper_variants(betas)
-    trainer = Trainer(worlds, variants, world_seeds, config).run()
-    results = evaluate_bank(trainer.bank, worlds, config.protocol, snippet_scores=score_bank(trainer.bank, worlds))
+    study = run_study(worlds, betas, world_seeds, config)
+    variants, results = study.variants, study.results
     rare = rare_third(counts)
     ratio = max(counts[c] for c in CLASSES) / min(counts[c] for c in CLASSES)
     rows = []
@@ -146,13 +145,6 @@ def read_csv(path: str | Path) -> list[dict]:
                     row[key] = float(value)
             rows.append(row)
     return rows
-
-
-def write_csv(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def figure(cells: list[dict], beta: float, levels, overlaps, label: str):

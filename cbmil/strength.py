@@ -15,14 +15,14 @@ All numbers are SYNTHETIC.
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import plots
-from .train import TrainConfig, Trainer, Variant, evaluate_bank, score_bank
+from .reproduce import run_study, write_csv
+from .train import TrainConfig
 from .ucf_crime import CLASSES
 
 METRICS = (("class_auc", "per-class AUC"), ("median_video_auc", "median per-video AUC"),
@@ -47,8 +47,7 @@ def run(preset: str, setups: list[tuple[str, dict]], n_worlds: int, config: Trai
     rows = []
     for label, overrides in setups:
         worlds = [make_dataset(preset, seed=w, **overrides) for w in range(n_worlds)]
-        trainer = Trainer(worlds, [Variant("MIL")], list(range(n_worlds)), config).run()
-        results = evaluate_bank(trainer.bank, worlds, config.protocol, snippet_scores=score_bank(trainer.bank, worlds))
+        results = run_study(worlds, (), list(range(n_worlds)), config).results  # plain MIL only
         for w, (world, result) in enumerate(zip(worlds, results)):
             for c in CLASSES:
                 loc = result["per_class_localisation"][c]
@@ -95,10 +94,7 @@ def main(args) -> int:
     rows = run(args.preset, settings(args.contexts, not args.no_uncapped), args.worlds, config)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "strength.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, out / "strength.csv")
     label = (f"SYNTHETIC data ({args.preset} preset): plain MIL, {args.worlds} worlds x {args.iterations} steps "
              "per setting; one point per class and world")
     if args.figures != "none":

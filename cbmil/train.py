@@ -215,6 +215,10 @@ class Trainer:
             bags = torch.from_numpy(np.asarray(world.train_bags, dtype=np.float32))
             self.bags[w] = bags.mean(dim=1, keepdim=True) if config.crop == "mean" else bags
         self.classes = torch.from_numpy(np.array(self.data.train_classes, dtype=np.int64))
+        # first bag of each seed's world in the [W * N] bags: seed i reads world i (or the one world)
+        n_bags = first.shape[0]
+        self._world_start = (torch.arange(len(self.seeds)) if len(self.worlds) > 1
+                             else torch.zeros(1, dtype=torch.int64)).unsqueeze(1) * n_bags
         self.abnormal = torch.nonzero(self.classes != NORMAL_INDEX).flatten()
         self.normal = torch.nonzero(self.classes == NORMAL_INDEX).flatten()
         if len(self.abnormal) < config.batch_size or len(self.normal) < config.batch_size:
@@ -241,16 +245,14 @@ class Trainer:
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Each seed's next batch: features ``[S, 2B * 32, D]`` (abnormal bags first) and the
         abnormal bags' classes ``[S, B]``."""
-        b, (n_worlds, n_bags, n_crops) = self.config.batch_size, self.bags.shape[:3]
+        b, n_crops = self.config.batch_size, self.bags.shape[2]
         index, crops = [], []
         for g in self.batch_rng:
             index.append(torch.cat([self.abnormal[torch.randperm(len(self.abnormal), generator=g)[:b]],
                                     self.normal[torch.randperm(len(self.normal), generator=g)[:b]]]))
             crops.append(torch.randint(n_crops, (2 * b,), generator=g))
         index, crops = torch.stack(index), torch.stack(crops)  # [S, 2B]
-        # seed i reads world i (or the one world): row (w * N + bag) * C + crop of the flat view
-        world = torch.arange(len(self.seeds)).unsqueeze(1) if n_worlds > 1 else torch.zeros(1, 1, dtype=torch.int64)
-        rows = (world * n_bags + index) * n_crops + crops
+        rows = (self._world_start + index) * n_crops + crops  # row (w * N + bag) * C + crop of the flat view
         # one host-to-device copy, then one gather of whole bags from the [W * N * C, 32 * D] view:
         # index_select copies contiguous rows (several times faster than advanced indexing)
         both = torch.cat([rows, self.classes[index[:, :b]]], dim=1).to(self.device)
