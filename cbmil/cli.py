@@ -1,5 +1,5 @@
 """Command line: ``python -m cbmil data summary|prepare``, ``reproduce``, ``tables``, ``imbalance``,
-``strength`` and ``plan-seeds``; a thin parser that hands each command to the module that owns it."""
+``strength``, ``plan-seeds`` and ``evaluate``; a thin parser that hands each command to the module that owns it."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def _tables(args) -> int:
 def _plan_seeds(args) -> int:
     from .planning import main as plan_seeds
     return plan_seeds(args)
+
+
+def _evaluate(args) -> int:
+    from .protocols import main as evaluate
+    return evaluate(args)
 
 
 def _strength(args) -> int:
@@ -182,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--runs", help="runs.json of a study: take SD (in pp) from its per-seed differences to MIL")
     plan.add_argument("--json", action="store_true", help="print JSON: {seeds, power} (a list of rows with --runs)")
     plan.set_defaults(func=_plan_seeds)
+
+    ev = sub.add_parser("evaluate", help="saved scores under every evaluation protocol, and how far each choice "
+                                         "moves the headline")
+    ev.add_argument("--scores", nargs="+", required=True, metavar="FILE",
+                    help="scores.npz / scores_world<k>.npz written by `cbmil reproduce --save-scores`")
+    ev.add_argument("--threshold", type=float, default=0.5, help="threshold of the false-alarm rate (default 0.5)")
+    ev.add_argument("--json", action="store_true",
+                    help="print one JSON object {model: {metric: value}} (metric names: cbmil/protocols.py)")
+    ev.set_defaults(func=_evaluate)
     return parser
 
 
