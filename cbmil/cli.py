@@ -1,4 +1,4 @@
-"""Command line: ``python -m cbmil data summary|prepare``, ``reproduce``, ``tables``, ``imbalance``,
+"""Command line: ``python -m cbmil data summary|prepare|audit|export-gt``, ``reproduce``, ``tables``, ``imbalance``,
 ``strength``, ``plan-seeds`` and ``evaluate``; a thin parser that hands each command to the module that owns it."""
 
 from __future__ import annotations
@@ -38,6 +38,16 @@ def _prepare(args) -> int:
     print(f"cache written to {out}: train bags {tuple(data.train_bags.shape)}, "
           f"test snippets {tuple(data.test_snippets.shape)}")
     return 0
+
+
+def _audit(args) -> int:
+    from .groundtruth import main_audit
+    return main_audit(args)
+
+
+def _export_gt(args) -> int:
+    from .groundtruth import main_export_gt
+    return main_export_gt(args)
 
 
 def _reproduce(args) -> int:
@@ -93,8 +103,10 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--optimizer", default="adagrad", choices=["adagrad", "adam", "sgd"])
     parser.add_argument("--pairing", default="paired", choices=["paired", "all"])
     parser.add_argument("--sparsity", default="linear", choices=["linear", "squared"])
-    parser.add_argument("--raw-weights", action="store_true",
-                        help="raw eq. (2) weights instead of Cui et al.'s normalised ones (sum = 13)")
+    parser.add_argument("--normalize", default="classes", choices=["classes", "bags", "none"],
+                        help="class weights: 'classes' (Cui et al., sum = 13; default), 'bags' (mean over the "
+                             "training bags = 1) or 'none' (raw eq. (2))")
+    parser.add_argument("--raw-weights", action="store_true", help="the same as --normalize none")
     parser.add_argument("--crop", default="random", choices=["random", "mean"])
     parser.add_argument("--batch-size", type=int, default=30, help="abnormal (and normal) bags per step")
     parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
@@ -136,6 +148,16 @@ def add_strength_arguments(parser) -> None:
     parser.add_argument("--no-uncapped", action="store_true", help="skip the uncapped (v1) runs of each context")
 
 
+def add_list_arguments(parser) -> None:
+    """A public test .list, the annotations, and where the snippet counts come from (audit, export-gt)."""
+    parser.add_argument("--list", required=True, help="public .list file: one test feature path per line")
+    parser.add_argument("--annotations-dir", required=True,
+                        help="folder with Temporal_Anomaly_Annotation_for_Testing_Videos.txt")
+    counts = parser.add_mutually_exclusive_group(required=True)
+    counts.add_argument("--features", help="test feature folder: snippets per video read from the file headers")
+    counts.add_argument("--snippets", help="text file of 'name T' lines: snippets per video")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cbmil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--frame-counts", help="'path nframes ...' list of real test frame counts (needed for C3D)")
     prep.add_argument("--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=_prepare)
+
+    aud = data_sub.add_parser("audit", help="check a public frame ground truth (gt-ucf.npy) against the annotations "
+                                            "in a .list file's order")
+    aud.add_argument("--gt", required=True, help="frame ground truth .npy: one 0/1 per frame, videos in list order")
+    add_list_arguments(aud)
+    aud.add_argument("--json", action="store_true", help="print one JSON object")
+    aud.set_defaults(func=_audit)
+
+    exp = data_sub.add_parser("export-gt", help="write the frame ground truth of a .list file's videos, in its order")
+    add_list_arguments(exp)
+    exp.add_argument("--out", required=True, help=".npy file to write")
+    exp.add_argument("--dtype", default="float32", choices=["float32", "float64", "uint8"],
+                     help="dtype of the 0/1 labels (default float32, like the public arrays)")
+    exp.set_defaults(func=_export_gt)
 
     rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
     add_reproduce_arguments(rep)

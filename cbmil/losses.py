@@ -31,11 +31,12 @@ The paper leaves four choices open (README, "Method choices", 1-4); each is an o
    cross-entropy (1), where it belongs to ``-log p``. Applied to a hinge, which is already a loss,
    it would *maximise* the hinge. The weights here are positive; passing ``-weights`` to
    :func:`mil_ranking_loss` reproduces the literal formula (the tests show it trains backwards).
-2. Normalisation. :func:`class_balanced_weights` returns the raw eq. (2) weights by default
-   (``normalize=False``), as the paper writes them; ``normalize=True`` applies Cui et al.'s
-   rescaling to sum to the number of classes. Raw weights at beta = 0.9 are ~0.1 for every
-   class, so they do not rebalance classes at all: they only shrink the ranking term against
-   the regularisers.
+2. Normalisation. :func:`class_balanced_weights` and the trainer share one default,
+   ``normalize="classes"``: Cui et al.'s rescaling to sum to the number of classes, as in the
+   public code the paper takes its weights from. ``"bags"`` makes the mean weight over the
+   training bags exactly 1 (CB-MIL then changes only the balance between classes);
+   ``"none"`` gives the raw eq. (2) weights as printed, ~0.1 for every class at beta = 0.9, which
+   only shrink the ranking term against the regularisers.
 3. Pairing. ``pairing="paired"`` (default) matches the i-th abnormal with the i-th normal bag
    and averages, as the common PyTorch ports the paper builds on do; ``pairing="all"`` is
    Sultani's original objective (every abnormal bag against every normal bag).
@@ -57,6 +58,8 @@ import torch
 
 from cbmil.ucf_crime import CLASSES, TRAIN_COUNTS
 
+#: Scalings of the class-balanced weights (ambiguity 2); the first is the default.
+NORMALIZATIONS: tuple[str, ...] = ("classes", "bags", "none")
 #: Ways to pair abnormal with normal bags in a batch (ambiguity 3); the first is the default.
 PAIRINGS: tuple[str, ...] = ("paired", "all")
 #: Forms of the sparsity term (ambiguity 4); the first is the default.
@@ -122,8 +125,20 @@ def effective_number(n, beta: float):
     return float(result) if result.ndim == 0 else result
 
 
-def class_balanced_weights(counts, beta: float, normalize: bool = False):
-    """Class-balanced weights ``w_y = (1 - beta) / (1 - beta**n_y)`` = ``1 / E_{n_y}``.
+def _check_normalize(normalize) -> str:
+    """``normalize`` as one of :data:`NORMALIZATIONS`; ``False``/``True`` are read as ``"none"`` /
+    ``"classes"`` (the boolean spelling of earlier versions)."""
+    if normalize is False:
+        return "none"
+    if normalize is True:
+        return "classes"
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+    return normalize
+
+
+def class_balanced_weights(counts, beta: float, normalize="classes"):
+    """Class-balanced weights ``w_y = (1 - beta) / (1 - beta**n_y)`` = ``1 / E_{n_y}``, rescaled.
 
     This is the factor of the paper's eq. (2), with its sign corrected to positive
     (README, "Method choices", 1).
@@ -135,11 +150,25 @@ def class_balanced_weights(counts, beta: float, normalize: bool = False):
     beta : float
         0 <= beta < 1. ``beta = 0`` gives all ones (plain MIL); ``beta -> 1`` tends to inverse
         frequency ``1 / n_y``.
-    normalize : bool, default False
-        False (default) returns the raw weights of eq. (2) as the paper writes them. Note that
-        at beta = 0.9 these are ~0.1 for every UCF-Crime class: they rescale the ranking term
-        against the regularisers rather than rebalance classes. True applies Cui et al.'s
-        normalisation ``w * C / sum(w)`` so the C weights sum to C.
+    normalize : {"classes", "bags", "none"}, default "classes"
+        How the weights are scaled (the same default as :class:`cbmil.train.TrainConfig`):
+
+        ``"classes"``
+            Cui et al.'s public code: ``w * C / sum(w)``, the C weights sum to C. With bags drawn
+            uniformly from the training split the *mean weight per abnormal bag* is then below 1
+            (frequent classes, drawn most often, get the smallest weights): on UCF-Crime 0.99,
+            0.81, 0.76, 0.76 at beta = 0.9 ... 0.9999, so CB-MIL also shrinks the ranking term
+            against the regularisers.
+        ``"bags"``
+            ``w * sum(n) / sum(n * w)``: the mean weight over the training *bags* is exactly 1, so
+            CB-MIL changes only the balance between classes, not the average size of the ranking
+            term.
+        ``"none"``
+            The raw weights of eq. (2) as the paper prints them. At beta = 0.9 they are ~0.1 for
+            every UCF-Crime class: they rescale the ranking term against the regularisers rather
+            than rebalance classes.
+
+        ``False`` and ``True`` are accepted for ``"none"`` and ``"classes"``.
 
     Returns
     -------
@@ -150,10 +179,14 @@ def class_balanced_weights(counts, beta: float, normalize: bool = False):
     --------
     >>> class_balanced_weights([10, 100], beta=0.0)
     array([1., 1.])
-    >>> class_balanced_weights({"rare": 1, "common": 3}, beta=0.5)
+    >>> class_balanced_weights({"rare": 1, "common": 3}, beta=0.5, normalize="none")
     {'rare': 1.0, 'common': 0.5714285714285714}
+    >>> w = class_balanced_weights([1, 3], beta=0.5, normalize="bags")
+    >>> float((w * [1, 3]).sum() / 4)    # mean over the 4 bags
+    1.0
     """
     beta = _check_beta(beta)
+    how = _check_normalize(normalize)
     labels = list(counts.keys()) if isinstance(counts, Mapping) else None
     raw = list(counts.values()) if labels is not None else counts
     try:
@@ -164,14 +197,16 @@ def class_balanced_weights(counts, beta: float, normalize: bool = False):
         raise ValueError(f"counts must be one-dimensional (one count per class), got shape {values.shape}")
     _check_counts(values, labels, "counts")
     weights = (1.0 - beta) / _one_minus_beta_pow(values, beta)
-    if normalize:
+    if how == "classes":
         weights = weights * (len(weights) / weights.sum())
+    elif how == "bags":
+        weights = weights * (values.sum() / (values * weights).sum())
     if labels is not None:
         return {label: float(w) for label, w in zip(labels, weights)}
     return weights
 
 
-def ucf_crime_class_weights(beta: float, normalize: bool = False) -> np.ndarray:
+def ucf_crime_class_weights(beta: float, normalize="classes") -> np.ndarray:
     """Class-balanced weights of the 13 UCF-Crime anomaly classes, in :data:`CLASSES` order.
 
     Counts are the official training counts :data:`cbmil.ucf_crime.TRAIN_COUNTS` (normal videos

@@ -451,7 +451,7 @@ def main(args) -> int:
         label = f"features from {args.data}"
     generated = time.perf_counter() - start
     settings = dict(iterations=iterations, batch_size=args.batch_size, pairing=args.pairing, sparsity=args.sparsity,
-                    normalize_weights=not args.raw_weights, crop=args.crop, protocol=args.protocol,
+                    normalize_weights="none" if args.raw_weights else args.normalize, crop=args.crop, protocol=args.protocol,
                     precision=args.precision, device=args.device, progress=not args.quiet)
     if args.config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay --iterations
         if args.optimizer != "adagrad":

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from . import metrics
 from .dataset import VADDataset
 from .frames import frame_scores
-from .losses import class_balanced_weights, mil_ranking_loss
+from .losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
 from .model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from .ucf_crime import NORMAL_INDEX
 
@@ -76,11 +76,14 @@ class TrainConfig:
     layer2: activation after the 32-unit layer, ``"relu"`` (default) or ``"linear"`` (Sultani).
     lambda_smooth, lambda_sparse: lambda1 = lambda2 = 8e-5.
     pairing, sparsity: the ambiguities of :mod:`cbmil.losses` (defaults: paired, linear).
-    normalize_weights: True (default) uses Cui et al.'s weights, normalised to sum to the
-        number of classes, as in their public code the paper takes the weights from. The raw
-        eq. (2) weights (False) are ~1/n: besides re-balancing the classes they shrink the whole
-        ranking term against the two regularisers (at beta = 0.9 that is all they do), which
-        confounds the comparison with MIL (README, "Method choices", 2).
+    normalize_weights: scaling of the class weights, as in
+        :func:`cbmil.losses.class_balanced_weights` (same default): ``"classes"`` (default) is
+        Cui et al.'s, the weights sum to the number of classes, as in the public code the paper
+        takes them from; ``"bags"``, the mean weight over the training bags is 1 (only the
+        balance between classes changes); ``"none"``, the raw eq. (2) weights, ~1/n, which
+        besides re-balancing shrink the whole ranking term against the two regularisers (at
+        beta = 0.9 that is all they do) and so confound the comparison with MIL (README,
+        "Method choices", 2). ``True``/``False`` mean ``"classes"``/``"none"``.
     crop: ``"random"`` (one random crop per sampled bag) or ``"mean"`` (crops averaged).
     precision: arithmetic of layer 1, ``"fp32"``, ``"bf16"`` or ``"auto"`` (default: bf16 where
         the device has bf16 matrix units, see :func:`cbmil.model.resolve_precision`). bf16
@@ -104,7 +107,7 @@ class TrainConfig:
     lambda_sparse: float = 8e-5
     pairing: str = "paired"
     sparsity: str = "linear"
-    normalize_weights: bool = True
+    normalize_weights: str = "classes"
     dropout: float = DROPOUT
     hidden: tuple[int, int] = HIDDEN
     crop: str = "random"
@@ -125,6 +128,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.decay must be 'all' or 'kernels', got {self.decay!r}")
         if self.layer2 not in LAYER2:
             raise ValueError(f"TrainConfig.layer2 must be one of {LAYER2}, got {self.layer2!r}")
+        if self.normalize_weights not in NORMALIZATIONS + (True, False):
+            raise ValueError(f"TrainConfig.normalize_weights must be one of {NORMALIZATIONS}, "
+                             f"got {self.normalize_weights!r}")
         if self.iterations < 0 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: iterations >= 0 and batch_size >= 1 expected, "
                              f"got {self.iterations} and {self.batch_size}")
@@ -169,7 +175,7 @@ def select_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, normalize: bool) -> torch.Tensor:
+def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, normalize="classes") -> torch.Tensor:
     """``[V, 14]`` ranking-term weight of each variant for each class index (Normal: unused, 1).
 
     Class counts are those of the training split at hand (so the balanced control gets its own).

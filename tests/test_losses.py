@@ -150,7 +150,7 @@ def _direct_weight(n, beta):
 
 @pytest.mark.parametrize("beta", BETAS)
 def test_ucf_crime_raw_weights_match_the_direct_formula(beta):
-    weights = class_balanced_weights(ANOMALY_COUNTS, beta)
+    weights = class_balanced_weights(ANOMALY_COUNTS, beta, normalize="none")
     assert list(weights) == list(ANOMALY_COUNTS)
     for name, n in ANOMALY_COUNTS.items():
         assert weights[name] == pytest.approx(_direct_weight(n, beta), rel=1e-12)
@@ -166,8 +166,34 @@ def test_ucf_crime_normalised_weights_match_and_sum_to_13(beta):
     assert sum(weights.values()) == pytest.approx(13.0, rel=1e-12)
 
 
+@pytest.mark.parametrize("beta", BETAS)
+def test_bag_normalised_weights_average_exactly_one_over_the_training_bags(beta):
+    counts = np.array(list(ANOMALY_COUNTS.values()), dtype=float)
+    weights = class_balanced_weights(counts, beta, normalize="bags")
+    assert (weights * counts).sum() / counts.sum() == pytest.approx(1.0, abs=1e-14)
+    raw = class_balanced_weights(counts, beta, normalize="none")
+    np.testing.assert_allclose(weights / raw, weights[0] / raw[0], rtol=1e-12)   # same balance, other scale
+    cui = class_balanced_weights(counts, beta, normalize="classes")
+    if beta > 0:  # Cui's: frequent classes, drawn most often, weigh least, so the bag mean is below 1
+        assert (cui * counts).sum() / counts.sum() < 1.0
+
+
+def test_the_function_and_the_trainer_share_one_default():
+    import inspect
+
+    from cbmil.losses import NORMALIZATIONS
+    from cbmil.train import TrainConfig
+    default = inspect.signature(class_balanced_weights).parameters["normalize"].default
+    assert default == TrainConfig().normalize_weights == NORMALIZATIONS[0] == "classes"
+    assert class_balanced_weights([3, 30], 0.9, normalize=True).tolist() == class_balanced_weights([3, 30], 0.9).tolist()
+    with pytest.raises(ValueError, match="normalize must be one of classes, bags, none"):
+        class_balanced_weights([3, 30], 0.9, normalize="sum")
+    with pytest.raises(ValueError, match="normalize_weights"):
+        TrainConfig(normalize_weights="sum")
+
+
 @pytest.mark.parametrize("beta", BETAS[1:])
-@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("normalize", [False, True, "bags"])
 def test_rarer_class_gets_larger_weight(beta, normalize):
     weights = class_balanced_weights(ANOMALY_COUNTS, beta, normalize=normalize)
     for c1, n1 in ANOMALY_COUNTS.items():
@@ -180,7 +206,7 @@ def test_rarer_class_gets_larger_weight(beta, normalize):
     assert min(weights, key=weights.get) == "Robbery"    # 145 videos, the most common
 
 
-@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("normalize", [False, True, "bags"])
 def test_beta_zero_gives_all_ones(normalize):
     weights = class_balanced_weights(list(ANOMALY_COUNTS.values()), 0.0, normalize=normalize)
     assert isinstance(weights, np.ndarray) and weights.dtype == np.float64
@@ -189,13 +215,13 @@ def test_beta_zero_gives_all_ones(normalize):
 
 def test_raw_weights_at_beta_0_9_are_about_0_1_for_every_class():
     # 0.9**27 ~ 0.058: even the rarest class is only 6 % above 1 - beta = 0.1
-    weights = class_balanced_weights(ANOMALY_COUNTS, 0.9)
+    weights = class_balanced_weights(ANOMALY_COUNTS, 0.9, normalize="none")
     assert all(0.1 <= w < 0.107 for w in weights.values())
 
 
 def test_weights_tend_to_inverse_frequency_as_beta_tends_to_one():
     counts = np.array([1, 27, 145, 800])
-    weights = class_balanced_weights(counts, 1 - 1e-9)
+    weights = class_balanced_weights(counts, 1 - 1e-9, normalize="none")
     assert np.allclose(weights * counts, 1.0, rtol=1e-6)
 
 
@@ -209,7 +235,7 @@ def test_ucf_crime_class_weights_follow_class_order():
 def test_effective_number_is_the_inverse_weight():
     n = np.array([1, 27, 145])
     assert effective_number(n, 0.0).tolist() == [1.0, 1.0, 1.0]
-    assert np.allclose(effective_number(n, 0.99), 1 / class_balanced_weights(n, 0.99), rtol=1e-14)
+    assert np.allclose(effective_number(n, 0.99), 1 / class_balanced_weights(n, 0.99, normalize="none"), rtol=1e-14)
     # E_n = (1 - beta^n) / (1 - beta) = 1 + beta for n = 2
     assert effective_number(2, 0.5) == pytest.approx(1.5, rel=1e-15)
     assert isinstance(effective_number(2, 0.5), float)
@@ -230,13 +256,13 @@ def _reference_weight(n, beta):
     (1 - 1e-9, 1), (1 - 1e-9, 3), (1 - 1e-9, 1000), (1 - 1e-13, 7),
 ])
 def test_weights_are_accurate_near_beta_one(beta, n):
-    weight = class_balanced_weights([n], beta)[0]
+    weight = class_balanced_weights([n], beta, normalize="none")[0]
     assert np.isfinite(weight)
     assert weight == pytest.approx(_reference_weight(n, beta), rel=1e-12)
 
 
 def test_huge_class_at_beta_0_9999_weighs_one_minus_beta_and_single_video_weighs_one():
-    weights = class_balanced_weights([10**6, 1], 0.9999)
+    weights = class_balanced_weights([10**6, 1], 0.9999, normalize="none")
     assert weights[0] == pytest.approx(1 - 0.9999, rel=1e-12)   # beta**1e6 ~ 4e-44
     assert weights[1] == pytest.approx(1.0, rel=1e-12)
 
