@@ -93,6 +93,9 @@ def add_reproduce_arguments(parser) -> None:
                         help="synthetic: seed i trains on the world of data seed DATA_SEED + i (default 0)")
     parser.add_argument("--one-world", action="store_true",
                         help="synthetic: every seed trains on the one world of --data-seed (seeds vary training only)")
+    parser.add_argument("--eval-every", type=int, default=0, metavar="K",
+                        help="also evaluate on the test set every K steps (training unchanged) and write "
+                             "selection_bias.csv: final vs best-seen AUC per model (default 0: never)")
     parser.add_argument("--save-scores", action="store_true",
                         help="also write scores.npz (scores_world<k>.npz per world): test scores, labels, layout")
     parser.add_argument("--balanced", action="store_true", help="synthetic only: class-balanced training split")

@@ -61,6 +61,8 @@ class Study:
         self.variants, self.seeds, self.worlds = trainer.variants, trainer.seeds, trainer.worlds
         self.design = "one world per seed" if len(self.worlds) > 1 else "one world for every seed"
         self.train_counts, self.test_counts = trainer.data.counts("train"), trainer.data.counts("test")
+        self.model_names, self.history = trainer.model_names, trainer.history
+        self.eval_every = trainer.config.eval_every
         self._set_results(results)
 
     @classmethod
@@ -82,7 +84,11 @@ class Study:
             counts = {split: config[f"{split}_counts"] for split in ("train", "test")}
         study.train_counts, study.test_counts = dict(counts["train"]), dict(counts["test"])
         by = {(r["seed"], r["method"]): r for r in runs["runs"]}
-        study._set_results([by[(s, v.name)] for s in study.seeds for v in study.variants])
+        ordered = [by[(s, v.name)] for s in study.seeds for v in study.variants]
+        study.model_names = [r.get("model", f"{r['method']} / seed {r['seed']}") for r in ordered]
+        study.history = runs.get("history", {})
+        study.eval_every = runs.get("config", {}).get("eval_every", 0)
+        study._set_results(ordered)
         return study
 
     def _set_results(self, results: list[dict]) -> None:
@@ -109,6 +115,13 @@ class Study:
             row["paper_abnormal"], row["paper_total"] = published if published else (None, None)
             for key, _ in LOCALISATION:
                 row.update(_seed_columns(key, 100 * self.localisation[key], v))
+            for key, (best, inflation) in self.best_seen().items():  # with test evaluations during training
+                summary = _summary(inflation[:, v])
+                row[f"{key}_inflation_mean"], row[f"{key}_inflation_std"] = summary["mean"], summary["std"]
+                if v:
+                    picked = _paired(best[:, v], best[:, 0])
+                    row[f"{key}_best_diff"] = picked["mean"]
+                    row[f"{key}_best_ci_low"], row[f"{key}_best_ci_high"] = picked["ci_low"], picked["ci_high"]
             rows.append(row)
         _holm_columns(rows[1:], ["abnormal", "total"])  # family: the AUC changes of the table
         _holm_columns(rows[1:], [k for k, _ in LOCALISATION])  # family: the localisation changes
@@ -156,6 +169,61 @@ class Study:
                 r[f"change_{t}_exceeds_noise_holm"] = bool(p < 0.05)
         return rows
 
+    def selection_bias(self) -> list[dict]:
+        """Per model: the final Total and Abnormal AUC (%), the best seen during training and its
+        step, and the inflation best - final (pp), from the test evaluations of
+        ``reproduce --eval-every K`` (empty without them). Best is the first maximum over the
+        evaluated steps, the final step included, so best >= final by construction: picking the
+        checkpoint with the best *test* AUC, as most public implementations do."""
+        h = self.history or {}
+        if not h.get("eval_step"):
+            return []
+        steps = np.asarray(h["eval_step"])
+        rows = []
+        for m, name in enumerate(self.model_names):
+            row = {"model": name, "method": self.variants[m % len(self.variants)].name,
+                   "seed": self.seeds[m // len(self.variants)]}
+            for key in ("total", "abnormal"):
+                curve = 100 * np.array([values[m] for values in h[f"{key}_auc"]], dtype=float)
+                best = int(np.nanargmax(curve))
+                row.update({f"final_{key}": float(curve[-1]), f"best_{key}": float(curve[best]),
+                            f"best_{key}_step": int(steps[best]), f"{key}_inflation": float(curve[best] - curve[-1])})
+            rows.append(row)
+        return rows
+
+    def best_seen(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{"total": (best, inflation), "abnormal": ...}``, each ``[seeds, variants]`` in pp: the
+        best test AUC each model reached during training and best - final
+        (:meth:`selection_bias`); empty without test evaluations."""
+        rows = self.selection_bias()
+        if not rows:
+            return {}
+        shape = (len(self.seeds), len(self.variants))
+        return {key: (np.array([r[f"best_{key}"] for r in rows]).reshape(shape),
+                      np.array([r[f"{key}_inflation"] for r in rows]).reshape(shape)) for key in ("total", "abnormal")}
+
+    def verdicts(self) -> list[dict]:
+        """Every comparison of Tables 1 and 2 with its raw and Holm-adjusted verdict (the family
+        it was corrected in named), as ``runs.json`` records them."""
+        out = []
+        t2 = self.table2()
+        for r in t2[1:]:
+            for key, family in [(k, "table2_auc") for k in ("abnormal", "total")] + \
+                               [(k, "table2_localisation") for k, _ in LOCALISATION]:
+                out.append({"family": family, "method": r["method"], "metric": key, "diff_pp": r[f"{key}_diff"],
+                            "ci_low": r[f"{key}_ci_low"], "ci_high": r[f"{key}_ci_high"], "p": r[f"{key}_p"],
+                            "p_holm": r[f"{key}_p_holm"], "exceeds_noise": r[f"{key}_exceeds_noise"],
+                            "exceeds_noise_holm": r[f"{key}_exceeds_noise_holm"]})
+        for r in self.table1()[:len(CLASSES)]:
+            for variant in self.variants[1:]:
+                tag = f"{variant.beta:g}"
+                out.append({"family": "table1_per_class", "method": variant.name, "metric": f"auc_{r['class']}",
+                            "diff_pp": r[f"change_{tag}"], "ci_low": r[f"change_{tag}_ci_low"],
+                            "ci_high": r[f"change_{tag}_ci_high"], "p": r[f"change_{tag}_p"],
+                            "p_holm": r[f"change_{tag}_p_holm"], "exceeds_noise": r[f"change_{tag}_exceeds_noise"],
+                            "exceeds_noise_holm": r[f"change_{tag}_exceeds_noise_holm"]})
+        return out
+
     def runs(self) -> dict:
         """Every per-seed number, the full configuration and where it ran (``runs.json``)."""
         t = self.trainer
@@ -177,6 +245,7 @@ class Study:
                       "method": t.variants[i % len(t.variants)].name, "beta": t.variants[i % len(t.variants)].beta,
                       **self.results[i]} for i, name in enumerate(t.model_names)],
             "history": t.history,
+            "verdicts": self.verdicts(),
         }
 
 
@@ -265,21 +334,35 @@ def _mean_and_change(r: dict, key: str) -> list[str]:
     return cells + [f"{r[f'{key}_diff']:+.2f} [{_fmt(r[f'{key}_ci_low'])}, {_fmt(r[f'{key}_ci_high'])}]{star}"]
 
 
-def table2_markdown(rows: list[dict], label: str) -> str:
+def table2_markdown(rows: list[dict], label: str, eval_every: int = 0) -> str:
+    """Table 2 (markdown). Rows from a study run with ``reproduce --eval-every K`` carry the
+    best-checkpoint columns, shown with K (``eval_every``) named in the caption."""
+    picked = "abnormal_inflation_mean" in rows[0]
+    every = f"every {eval_every} steps" if eval_every else "at regular steps"
     lines = [f"Table 2 analog — {label}. Mean ± std over seeds; Δ vs MIL = paired mean difference of the "
              "same seeds with its 95 % t-interval; * = interval excludes 0 (uncorrected); † = also after Holm's "
              f"correction over the {2 * (len(rows) - 1)} AUC changes of the table (adjusted p < 0.05). "
              "Paper: I3D on real UCF-Crime, one run.",
              "",
              "| method | Abnormal AUC % | Δ vs MIL [95 % CI] | Total AUC % | Δ vs MIL [95 % CI] | "
-             "paper Abnormal % | paper Total % |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "paper Abnormal % | paper Total % |" + (" best − final Abn / Total (pp) |" if picked else ""),
+             "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if picked else "")]
     for r in rows:
         cells = [r["method"]]
         for key in ("abnormal", "total"):
             cells += _mean_and_change(r, key)
         cells += [_fmt(r["paper_abnormal"]), _fmt(r["paper_total"])]
+        if picked:
+            cells.append(f"{_fmt(r['abnormal_inflation_mean'])} / {_fmt(r['total_inflation_mean'])}")
         lines.append("| " + " | ".join(cells) + " |")
+    if picked:
+        lines += ["", "best − final: mean over seeds of the best test AUC seen during training (evaluated "
+                  f"{every}, the last step included) minus the final one, i.e. what picking the checkpoint "
+                  "with the best *test* AUC, as most public implementations do, adds. Δ vs MIL between such picked "
+                  "checkpoints (paired, 95 % CI): " + "; ".join(
+                      f"{r['method']} Abnormal {r['abnormal_best_diff']:+.2f} [{_fmt(r['abnormal_best_ci_low'])}, "
+                      f"{_fmt(r['abnormal_best_ci_high'])}], Total {r['total_best_diff']:+.2f} "
+                      f"[{_fmt(r['total_best_ci_low'])}, {_fmt(r['total_best_ci_high'])}]" for r in rows[1:]) + "."]
     plans = []
     for r in rows[1:]:
         published = paper.TABLE2.get(r["beta"])
@@ -356,7 +439,11 @@ def write_outputs(study: Study, out: str | Path, figures: str | Path | None = "f
     write_csv(t1, paths["table1_csv"])
     write_csv(t2, paths["table2_csv"])
     paths["table1_md"].write_text(table1_markdown(t1, betas, study.label) + "\n" + localisation_markdown(t1, study.label))
-    paths["table2_md"].write_text(table2_markdown(t2, study.label))
+    paths["table2_md"].write_text(table2_markdown(t2, study.label, study.eval_every))
+    bias = study.selection_bias()
+    if bias:
+        paths["selection_bias"] = out / "selection_bias.csv"
+        write_csv(bias, paths["selection_bias"])
     if study.trainer is not None:  # a study rebuilt from runs.json keeps the file it came from
         paths["runs"].write_text(json.dumps(study.runs(), indent=1, default=_json_default))
     else:
@@ -452,7 +539,8 @@ def main(args) -> int:
     generated = time.perf_counter() - start
     settings = dict(iterations=iterations, batch_size=args.batch_size, pairing=args.pairing, sparsity=args.sparsity,
                     normalize_weights="none" if args.raw_weights else args.normalize, crop=args.crop, protocol=args.protocol,
-                    precision=args.precision, device=args.device, progress=not args.quiet)
+                    precision=args.precision, device=args.device, progress=not args.quiet,
+                    eval_every=args.eval_every)
     if args.config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay --iterations
         if args.optimizer != "adagrad":
             raise ValueError("--config sultani fixes the optimiser (Adagrad, lr 0.01); drop --optimizer")

@@ -160,3 +160,58 @@ def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path
     del runs["data"]["config"]
     with pytest.raises(ValueError, match="no per-class video counts"):
         Study.from_runs(runs)
+
+
+@pytest.fixture(scope="module")
+def picked_study():
+    from cbmil.reproduce import synthetic_worlds
+    worlds = synthetic_worlds("ci", [0, 1], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
+    cfg = TrainConfig(iterations=10, batch_size=6, progress=False, device="cpu", eval_every=3)
+    return run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="SYNTHETIC worlds")
+
+
+def test_evaluating_during_training_changes_nothing_in_training(picked_study):
+    from cbmil.reproduce import synthetic_worlds
+    worlds = synthetic_worlds("ci", [0, 1], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
+    cfg = TrainConfig(iterations=10, batch_size=6, progress=False, device="cpu")
+    plain = run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="x")
+    for a, b in zip(plain.world_scores, picked_study.world_scores):
+        assert np.array_equal(a, b)  # bit-identical scores: the evaluations draw no random numbers
+    assert picked_study.history["eval_step"] == [3, 6, 9, 10]  # every 3 steps and the last
+
+
+def test_selection_bias_rows_and_table_column(picked_study, tmp_path):
+    from cbmil.reproduce import Study, write_outputs
+    rows = picked_study.selection_bias()
+    assert [r["model"] for r in rows] == picked_study.model_names
+    for m, r in enumerate(rows):
+        s, v = divmod(m, 2)
+        for key, finals in (("total", picked_study.total), ("abnormal", picked_study.abnormal)):
+            assert r[f"best_{key}"] >= r[f"final_{key}"]
+            assert r[f"final_{key}"] == pytest.approx(100 * finals[s, v], abs=1e-9)  # the last evaluation is the final model
+            assert r[f"{key}_inflation"] == pytest.approx(r[f"best_{key}"] - r[f"final_{key}"])
+            assert r[f"best_{key}_step"] in (3, 6, 9, 10)
+    paths = write_outputs(picked_study, tmp_path, figures=None)
+    with open(paths["selection_bias"]) as fh:
+        written = list(csv.DictReader(fh))
+    assert len(written) == 4 and all(float(r["best_total"]) >= float(r["final_total"]) for r in written)
+    md = paths["table2_md"].read_text()
+    assert "best − final Abn / Total (pp)" in md and "every 3 steps" in md
+    t2 = picked_study.table2()
+    inflation = np.array([r["abnormal_inflation"] for r in rows]).reshape(2, 2)
+    assert t2[1]["abnormal_inflation_mean"] == pytest.approx(inflation[:, 1].mean())
+    rebuilt = Study.from_runs(json.loads(paths["runs"].read_text()))
+    assert rebuilt.selection_bias() == rows and rebuilt.eval_every == 3
+
+
+def test_runs_json_carries_raw_and_holm_verdicts(picked_study, tmp_path):
+    from cbmil.reproduce import write_outputs
+    runs = json.loads(write_outputs(picked_study, tmp_path, figures=None)["runs"].read_text())
+    families = {v["family"] for v in runs["verdicts"]}
+    assert families == {"table2_auc", "table2_localisation", "table1_per_class"}
+    per_class = [v for v in runs["verdicts"] if v["family"] == "table1_per_class"]
+    assert len(per_class) == len(CLASSES)
+    for v in runs["verdicts"]:
+        assert set(v) >= {"p", "p_holm", "exceeds_noise", "exceeds_noise_holm"}
+        if v["p"] is not None and v["p_holm"] is not None:
+            assert v["p_holm"] >= v["p"] - 1e-12  # Holm never lowers a p-value
