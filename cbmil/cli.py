@@ -1,5 +1,5 @@
-"""Command line: ``python -m cbmil data summary|prepare|audit|export-gt``, ``reproduce``, ``tables``, ``imbalance``,
-``strength``, ``plan-seeds`` and ``evaluate``; a thin parser that hands each command to the module that owns it."""
+"""Command line: ``python -m cbmil data summary|prepare|audit|export-gt``, ``reproduce``, ``tables``,
+``imbalance``, ``strength``, ``plan-seeds`` and ``evaluate``; a thin parser that hands each command to the module that owns it."""
 
 from __future__ import annotations
 
