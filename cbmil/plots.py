@@ -19,25 +19,42 @@ def save(fig, name: str, folder: str | Path = "figures") -> Path:
     return path
 
 
-def per_class_change(changes: dict, spread: dict, label: str, paper: dict | None = None, title: str = ""):
-    """Bar chart of per-class AUC change against MIL (pp), with error bars (std over seeds).
+def per_class_change(rows: list[dict], beta: float, label: str, title: str = ""):
+    """Bar chart of the per-class AUC change of CB-MIL at ``beta`` against MIL (pp), classes
+    ordered by training count, with the paired 95 % t-interval of each change (the interval of
+    Table 1; uncorrected) and a dagger above the changes that survive Holm's correction over the
+    table's family; the paper's single-run change beside each bar when it published one.
 
-    ``changes``/``spread``: ``{class: value}``; ``paper``: the published change per class.
+    ``rows``: Table 1 rows (:meth:`cbmil.reproduce.Study.table1`), the mean row ignored.
     """
+    tag = f"{beta:g}"
+    rows = sorted([r for r in rows if r["class"] in CLASSES], key=lambda r: (r["train_videos"], r["class"]))
+    paper = [r.get(f"paper_change_{tag}") for r in rows]
+    has_paper = all(p is not None for p in paper)
     fig, ax = plt.subplots(figsize=(9, 4.6))
-    x = np.arange(len(CLASSES))
-    width = 0.4 if paper else 0.7
-    ax.bar(x - (width / 2 if paper else 0), [changes[c] for c in CLASSES], width,
-           yerr=[spread[c] for c in CLASSES], capsize=2, label=label, color="tab:blue")
-    if paper:
-        ax.bar(x + width / 2, [paper[c] for c in CLASSES], width, label="paper (I3D, real UCF-Crime, one run)",
-               color="tab:gray")
+    x = np.arange(len(rows))
+    width = 0.4 if has_paper else 0.7
+    mean = np.array([r[f"change_{tag}"] for r in rows], dtype=float)
+    err = np.array([[m - r[f"change_{tag}_ci_low"] for m, r in zip(mean, rows)],
+                    [r[f"change_{tag}_ci_high"] - m for m, r in zip(mean, rows)]], dtype=float)
+    ax.bar(x - (width / 2 if has_paper else 0), mean, width, yerr=err, capsize=2, color="#0072B2",
+           label=f"{label}: paired mean, 95 % t-interval")
+    if has_paper:
+        ax.bar(x + width / 2, paper, width, label="paper (I3D, real UCF-Crime, one run)", color="#999999")
+    top = np.nanmax(mean + err[1]) if np.isfinite(mean + err[1]).any() else 0
+    for i, r in enumerate(rows):
+        if r.get(f"change_{tag}_exceeds_noise_holm"):
+            ax.text(x[i] - (width / 2 if has_paper else 0), mean[i] + err[1, i] + 0.02 * max(top, 1), "†",
+                    ha="center", va="bottom", fontsize=11)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, CLASSES, rotation=45, ha="right")
+    ax.set_xticks(x, [f"{r['class']} ({r['train_videos']})" for r in rows], rotation=45, ha="right")
+    ax.set_xlabel("class (training videos), rarest first")
     ax.set_ylabel("per-class AUC change vs MIL (pp)")
     ax.set_title(title)
-    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=1, frameon=False)
-    fig.tight_layout(rect=(0, 0.12 if paper else 0.07, 1, 1))  # the legend below the class names
+    handles, labels = ax.get_legend_handles_labels()
+    labels = [lab + ("; † = beyond noise after Holm" if i == 0 else "") for i, lab in enumerate(labels)]
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=1, frameon=False)
+    fig.tight_layout(rect=(0, 0.12 if has_paper else 0.07, 1, 1))  # the legend below the class names
     return fig
 
 

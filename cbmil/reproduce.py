@@ -467,12 +467,8 @@ def write_figures(study: Study, t1: list[dict], t2: list[dict], folder, prefix: 
     paths = {}
     beta = study.variants[-1].beta
     tag = f"{beta:g}"
-    rows = t1[:len(CLASSES)]
-    paper_change = ({r["class"]: r[f"paper_change_{tag}"] for r in rows} if beta in paper.TABLE1_BETAS else None)
-    fig = plots.per_class_change({r["class"]: r[f"change_{tag}"] for r in rows},
-                                 {r["class"]: r[f"change_{tag}_std"] for r in rows},
-                                 f"CB-MIL β={tag} − MIL, {study.label} (mean ± std, {len(study.seeds)} seeds)",
-                                 paper_change, title=f"Per-class AUC change, β = {tag}")
+    fig = plots.per_class_change(t1, beta, f"CB-MIL β={tag} − MIL, {study.label}, {len(study.seeds)} seeds",
+                                 title=f"Per-class AUC change, β = {tag}")
     paths["fig_table1"] = plots.save(fig, f"{prefix}_per_class_change", folder)
     plt.close(fig)
     fig = plots.change_vs_beta(t2, title=f"CB-MIL − MIL vs β — {study.label}, {len(study.seeds)} seeds")
