@@ -1,5 +1,5 @@
 """Command line: ``python -m cbmil data summary|prepare|audit|export-gt``, ``reproduce``, ``tables``,
-``imbalance``, ``strength``, ``plan-seeds`` and ``evaluate``; a thin parser that hands each command to the module that owns it."""
+``imbalance``, ``strength``, ``plan-seeds``, ``evaluate`` and ``score``; a thin parser that hands each command to the module that owns it."""
 
 from __future__ import annotations
 
@@ -80,6 +80,11 @@ def _strength(args) -> int:
     return strength(args)
 
 
+def _score(args) -> int:
+    from .score import main as score
+    return score(args)
+
+
 def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--data", default="synthetic", help="'synthetic' or a cache folder from `data prepare`")
     parser.add_argument("--preset", default="ci", choices=["ci", "full"],
@@ -151,12 +156,13 @@ def add_strength_arguments(parser) -> None:
     parser.add_argument("--no-uncapped", action="store_true", help="skip the uncapped (v1) runs of each context")
 
 
-def add_list_arguments(parser) -> None:
-    """A public test .list, the annotations, and where the snippet counts come from (audit, export-gt)."""
-    parser.add_argument("--list", required=True, help="public .list file: one test feature path per line")
-    parser.add_argument("--annotations-dir", required=True,
+def add_list_arguments(parser, required: bool = True) -> None:
+    """A public test .list, the annotations, and where the snippet counts come from (audit,
+    export-gt; evaluate --frame-scores, which checks them itself)."""
+    parser.add_argument("--list", required=required, help="public .list file: one test feature path per line")
+    parser.add_argument("--annotations-dir", required=required,
                         help="folder with Temporal_Anomaly_Annotation_for_Testing_Videos.txt")
-    counts = parser.add_mutually_exclusive_group(required=True)
+    counts = parser.add_mutually_exclusive_group(required=required)
     counts.add_argument("--features", help="test feature folder: snippets per video read from the file headers")
     counts.add_argument("--snippets", help="text file of 'name T' lines: snippets per video")
 
@@ -229,12 +235,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="saved scores under every evaluation protocol, and how far each choice "
                                          "moves the headline")
-    ev.add_argument("--scores", nargs="+", required=True, metavar="FILE",
-                    help="scores.npz / scores_world<k>.npz written by `cbmil reproduce --save-scores`")
+    source = ev.add_mutually_exclusive_group(required=True)
+    source.add_argument("--scores", nargs="+", metavar="FILE",
+                        help="scores.npz / scores_world<k>.npz written by `cbmil reproduce --save-scores`")
+    source.add_argument("--frame-scores", metavar="S.npy",
+                        help="another method's saved scores: one per frame (16 x snippets per video) or one per "
+                             "snippet, videos in the order of --list")
+    add_list_arguments(ev, required=False)
+    ev.add_argument("--name", help="model name for --frame-scores (default: the file name)")
     ev.add_argument("--threshold", type=float, default=0.5, help="threshold of the false-alarm rate (default 0.5)")
     ev.add_argument("--json", action="store_true",
                     help="print one JSON object {model: {metric: value}} (metric names: cbmil/protocols.py)")
     ev.set_defaults(func=_evaluate)
+
+    sc = sub.add_parser("score", help="score one video's features with a saved model and draw its timeline")
+    sc.add_argument("--checkpoint", required=True, metavar="FILE",
+                    help="models file written by `cbmil reproduce --save-checkpoints` (models.pt)")
+    sc.add_argument("--model", required=True, metavar="NAME",
+                    help="model name in the file, e.g. 'CB-MIL 0.9999 / seed 0' (an unknown name lists them)")
+    sc.add_argument("--features", required=True, metavar="FILE",
+                    help="one video's feature file: Name_i3d.npy, Name__K.npy (its sibling crops are read), "
+                         "Name.npy or a C3D Name.txt")
+    sc.add_argument("--annotations-dir", help="folder with Temporal_Anomaly_Annotation_for_Testing_Videos.txt: "
+                                              "shade the video's annotated events")
+    sc.add_argument("--out", default="timeline.png", help="timeline figure to write (default: timeline.png)")
+    sc.add_argument("--json", action="store_true",
+                    help="print one JSON object to stdout: video, model, snippet_scores, events, ...")
+    sc.set_defaults(func=_score)
     return parser
 
 

@@ -111,7 +111,7 @@ def expected_gt(keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], 
 
 
 @dataclass(frozen=True)
-class TestLayout:
+class ListLayout:
     """The test set in a list's order, snippet protocol (``16 * T`` frames per video).
 
     Attributes
@@ -124,8 +124,6 @@ class TestLayout:
     video_classes : int64 ``[V]`` class index per :data:`cbmil.ucf_crime.LABELS` (Normal = 13).
     """
 
-    __test__ = False  # not a pytest test class, whatever its name
-
     keys: list[str]
     n_snippets: np.ndarray
     frame_labels: np.ndarray
@@ -134,8 +132,8 @@ class TestLayout:
     video_classes: np.ndarray
 
 
-def test_layout(list_path, annotations_dir, features_dir=None, snippets_file=None) -> TestLayout:
-    """The :class:`TestLayout` of the videos of ``list_path``, their labels from the official
+def list_layout(list_path, annotations_dir, features_dir=None, snippets_file=None) -> ListLayout:
+    """The :class:`ListLayout` of the videos of ``list_path``, their labels from the official
     annotations in ``annotations_dir`` (folder or file) and their snippet counts from exactly one
     of ``features_dir`` or ``snippets_file``. A listed video that is not annotated, or has no
     snippet count, raises ``ValueError`` naming it."""
@@ -146,14 +144,11 @@ def test_layout(list_path, annotations_dir, features_dir=None, snippets_file=Non
         raise ValueError(f"{list_path}: video(s) {', '.join(missing[:5])} are not in the test annotations "
                          f"{annotations_dir}; expected only annotated test videos")
     counts = snippet_counts(keys, features_dir, snippets_file)
-    return TestLayout(
+    return ListLayout(
         keys=keys, n_snippets=counts, frame_labels=expected_gt(keys, records, counts),
         frame_offsets=offsets_from_lengths(FRAMES_PER_SNIPPET * counts), snippet_offsets=offsets_from_lengths(counts),
         video_classes=np.array([records[k].class_index for k in keys], dtype=np.int64),
     )
-
-
-test_layout.__test__ = False  # not a pytest test, whatever its name
 
 
 # ----------------------------------------------------------------------------- audit
@@ -411,7 +406,7 @@ def main_export_gt(args) -> int:
     try:
         if dtype not in DTYPES:
             raise ValueError(f"dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
-        layout = test_layout(args.list, args.annotations_dir, args.features, args.snippets)
+        layout = list_layout(args.list, args.annotations_dir, args.features, args.snippets)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "wb") as fh:  # np.save(path) would append .npy to any other name

@@ -1,4 +1,6 @@
-"""One evaluator for every protocol: ``python -m cbmil evaluate --scores scores.npz``.
+"""One evaluator for every protocol: ``python -m cbmil evaluate --scores scores.npz``, and for
+another method's saved scores, ``python -m cbmil evaluate --frame-scores S.npy --list TEST.list
+--annotations-dir DIR (--features DIR | --snippets FILE)``.
 
 Published UCF-Crime numbers differ not only by method but by *how they were measured*, and the
 papers rarely say which way. This module evaluates the same saved scores under each choice the
@@ -205,10 +207,71 @@ def moves_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def _array_name(path: Path) -> np.ndarray:
+    try:
+        scores = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such scores file") from None
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+    if scores.ndim == 2 and 1 in scores.shape:
+        scores = scores.ravel()
+    if scores.ndim != 1 or not np.issubdtype(scores.dtype, np.number):
+        raise ValueError(f"{path}: array of shape {scores.shape} and dtype {scores.dtype}; expected one number per "
+                         "frame (or per snippet), 1-D")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{path}: {int((~np.isfinite(scores)).sum())} non-finite scores; expected finite numbers")
+    return scores
+
+
+def _length_mismatch(path: Path, n: int, layout) -> str:
+    """Why ``n`` scores fit neither 16 x T frames nor T snippets per video, naming the video at
+    which the array stops matching."""
+    frames, snippets = int(layout.frame_offsets[-1]), int(layout.snippet_offsets[-1])
+    offsets = layout.frame_offsets if abs(n - frames) <= abs(n - snippets) else layout.snippet_offsets
+    unit = "frames" if offsets is layout.frame_offsets else "snippets"
+    msg = (f"{path}: {n:,} scores; the {len(layout.keys)} videos of the list have {frames:,} frames (16 x snippets) "
+           f"and {snippets:,} snippets")
+    if n < offsets[-1]:
+        v = int(np.searchsorted(offsets, n, side="right")) - 1
+        msg += (f"; read as {unit}, the array ends inside video {v} ({layout.keys[v]}), "
+                f"{int(offsets[v + 1] - n):,} {unit} short of its end")
+    else:
+        msg += f"; read as {unit}, {int(n - offsets[-1]):,} scores are left over after the last video ({layout.keys[-1]})"
+    if n == frames - 16 * len(layout.keys):
+        msg += "; exactly 16 frames fewer per video: the last snippet of every video dropped?"
+    return msg + ". Expected one score per frame or per snippet, videos in list order"
+
+
+def evaluate_saved_array(path: str | Path, layout, threshold: float = 0.5) -> dict[str, float]:
+    """Another method's saved scores ``[F]`` (one per frame, 16 x T per video) or ``[S]`` (one
+    per snippet), videos in the order of ``layout`` (:func:`cbmil.groundtruth.list_layout`),
+    under the metrics of :data:`METRICS` (the ``*_segment`` ones need snippet scores and are
+    nan for frame scores). A length that fits neither is refused, the video where the array
+    stops matching named."""
+    path = Path(path)
+    scores = _array_name(path)
+    if len(scores) == layout.snippet_offsets[-1]:
+        return evaluate_snippet_scores(scores, layout.snippet_offsets, 16 * np.asarray(layout.n_snippets),
+                                       layout.frame_labels, layout.frame_offsets, layout.video_classes, threshold)
+    if len(scores) == layout.frame_offsets[-1]:
+        out = evaluate_frame_scores(scores, layout.frame_labels, layout.frame_offsets, layout.video_classes, threshold)
+        out |= {"total_auc_segment": math.nan, "abnormal_auc_segment": math.nan}
+        return {name: out[name] for name in METRICS} | {k: v for k, v in out.items() if k not in METRICS}
+    raise ValueError(_length_mismatch(path, len(scores), layout))
+
+
 def main(args) -> int:
-    """``cbmil evaluate --scores FILE [FILE ...] [--json]``."""
+    """``cbmil evaluate (--scores FILE [FILE ...] | --frame-scores S.npy --list ... ) [--json]``."""
     results: dict[str, dict[str, float]] = {}
-    for path in args.scores:
+    if args.frame_scores:
+        from .groundtruth import list_layout
+        if not args.list or not args.annotations_dir or (args.features is None) == (args.snippets is None):
+            raise ValueError("--frame-scores needs --list, --annotations-dir and one of --features / --snippets")
+        layout = list_layout(args.list, args.annotations_dir, args.features, args.snippets)
+        results[args.name or Path(args.frame_scores).stem] = evaluate_saved_array(args.frame_scores, layout,
+                                                                                   args.threshold)
+    for path in args.scores or []:
         for name, values in evaluate_file(path, args.threshold).items():
             key = name if name not in results else f"{Path(path).stem}: {name}"
             results[key] = values

@@ -247,7 +247,7 @@ def _by_hand_gt(public) -> np.ndarray:
 
 
 def test_test_layout_matches_the_features_and_annotations(public):
-    layout = gtm.test_layout(public["list"], public["annotations"], features_dir=public["features"])
+    layout = gtm.list_layout(public["list"], public["annotations"], features_dir=public["features"])
     counts = np.array([public["counts"][k] for k in public["keys"]])
     assert layout.keys == public["keys"]
     np.testing.assert_array_equal(layout.n_snippets, counts)
@@ -256,7 +256,7 @@ def test_test_layout_matches_the_features_and_annotations(public):
     np.testing.assert_array_equal(layout.frame_labels, _by_hand_gt(public))
     assert layout.video_classes[public["keys"].index("Abuse1000_x264")] == 0
     assert (layout.video_classes[[k.startswith("Normal") for k in layout.keys]] == NORMAL_INDEX).all()
-    again = gtm.test_layout(public["list"], public["annotations"] / TEST_ANNOTATIONS, snippets_file=public["snippets"])
+    again = gtm.list_layout(public["list"], public["annotations"] / TEST_ANNOTATIONS, snippets_file=public["snippets"])
     np.testing.assert_array_equal(again.frame_labels, layout.frame_labels)
 
 
@@ -352,7 +352,7 @@ def test_a_listed_video_missing_from_the_annotations(public, capsys, tmp_path):
     code, _, stderr = _cli(capsys, "data", "export-gt", *args, "--out", tmp_path / "out.npy")
     assert code == 2 and "Abuse999_x264" in stderr and "extra.list" in stderr
     with pytest.raises(ValueError, match="Abuse999_x264"):
-        gtm.test_layout(extra, public["annotations"], snippets_file=snippets)
+        gtm.list_layout(extra, public["annotations"], snippets_file=snippets)
 
 
 def test_unreadable_input_exits_2_naming_the_file(public, capsys, tmp_path):
@@ -375,3 +375,49 @@ def test_unreadable_input_exits_2_naming_the_file(public, capsys, tmp_path):
         code, stdout, stderr = _cli(capsys, "data", "audit", *argv, "--json")
         assert code == 2 and stdout == "", argv
         assert name in stderr and len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+
+
+# ----------------------------------------------------------------------------- bring your own scores
+
+def test_evaluate_frame_scores_matches_an_independent_recomputation(public, tmp_path, capsys):
+    import json
+
+    from sklearn.metrics import roc_auc_score
+
+    from cbmil import protocols
+    gt = _by_hand_gt(public).astype(bool)
+    rng = np.random.default_rng(1)
+    frames = (0.5 * gt + rng.random(len(gt))).astype(np.float32)
+    path = tmp_path / "other_method.npy"
+    np.save(path, frames)
+    code, out, _ = _cli(capsys, "evaluate", "--frame-scores", path, *_list_args(public), "--json")
+    assert code == 0
+    m = json.loads(out)["other_method"]
+    assert set(protocols.METRICS) <= set(m)
+    assert m["total_auc"] == pytest.approx(roc_auc_score(gt, frames), abs=1e-12)
+    assert m["total_auc_segment"] is None  # frame scores carry no snippets to pool
+    # one score per snippet: the segment protocol is defined too, and x16 gives the frame result
+    snippets = frames[::16].copy()
+    np.save(path, snippets)
+    code, out, _ = _cli(capsys, "evaluate", "--frame-scores", path, *_list_args(public, snippets=True), "--json")
+    m = json.loads(out)["other_method"]
+    assert m["total_auc"] == pytest.approx(roc_auc_score(gt, np.repeat(snippets, 16)), abs=1e-12)
+    assert m["total_auc_segment"] is not None
+
+
+def test_evaluate_frame_scores_refuses_a_length_mismatch_naming_the_video(public, tmp_path, capsys):
+    gt = _by_hand_gt(public)
+    path = tmp_path / "short.npy"
+    first = 16 * public["counts"][public["keys"][0]]
+    np.save(path, np.zeros(len(gt) - first - 5, dtype=np.float32))  # ends 5 frames before the last video's end
+    code, _, err = _cli(capsys, "evaluate", "--frame-scores", path, *_list_args(public))
+    assert code == 2 and "short.npy" in err and "ends inside video" in err
+    last = public["keys"][-1]
+    np.save(path, np.zeros(len(gt) - 5, dtype=np.float32))
+    code, _, err = _cli(capsys, "evaluate", "--frame-scores", path, *_list_args(public))
+    assert code == 2 and f"({last}), 5 frames short" in err
+    np.save(path, np.zeros(len(gt) - 16 * len(public["keys"]), dtype=np.float32))
+    code, _, err = _cli(capsys, "evaluate", "--frame-scores", path, *_list_args(public))
+    assert code == 2 and "16 frames fewer per video" in err
+    code, _, err = _cli(capsys, "evaluate", "--frame-scores", path, "--list", public["list"])
+    assert code == 2 and "--annotations-dir" in err
