@@ -39,3 +39,20 @@ def test_sultani_c3d_samples_load_with_their_ground_truth(data_dir):
         assert (gt.sum() > 0) == record.is_anomalous
         # the segment protocol puts 32 segment scores on exactly these frames
         assert video_frame_scores(np.linspace(0, 1, 32), counts[key], "segment").shape == gt.shape
+
+
+def test_real_test_split_under_the_snippet_convention_gives_the_published_gt_length(data_dir, tmp_path):
+    """T = floor(frames / 16) snippets per video: 69,364 snippets, 1,109,824 frames (one of the two
+    totals discussed for the public gt-ucf.npy); its audit is consistent, and a GT 9 snippets short
+    (the other total, 1,109,680) is a finding."""
+    from cbmil import groundtruth
+    annotations = data_dir / "ucf_crime" / TEST_ANNOTATIONS
+    frames = parse_frame_counts(data_dir / "ucf_crime" / "frame_counts_test.txt")
+    records = groundtruth.read_annotations(annotations)
+    keys = list(records)
+    counts = {k: frames[k] // 16 for k in keys}
+    gt = groundtruth.expected_gt(keys, records, counts)
+    assert sum(counts.values()) == 69_364 and len(gt) == 1_109_824
+    assert groundtruth.audit(gt, keys, records, counts)["consistent"]
+    short = groundtruth.audit(gt[:1_109_680], keys, records, counts)
+    assert not short["consistent"] and short["found_frames"] - short["expected_frames"] == -144
