@@ -103,6 +103,8 @@ def add_reproduce_arguments(parser) -> None:
                              "selection_bias.csv: final vs best-seen AUC per model (default 0: never)")
     parser.add_argument("--save-scores", action="store_true",
                         help="also write scores.npz (scores_world<k>.npz per world): test scores, labels, layout")
+    parser.add_argument("--save-checkpoints", action="store_true",
+                        help="also write models.pt: every trained model, for `cbmil score`")
     parser.add_argument("--balanced", action="store_true", help="synthetic only: class-balanced training split")
     parser.add_argument("--config", default="paper", choices=["paper", "sultani"],
                         help="training configuration: the paper's (default) or Sultani's public script "

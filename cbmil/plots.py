@@ -133,19 +133,40 @@ def roc_curves(curves: dict, published: tuple | None = None, title: str = ""):
     return fig
 
 
-def score_timeline(frame_scores: np.ndarray, frame_labels: np.ndarray, title: str = "", labels=None):
-    """Frame scores of one video (one or more models) over its ground truth, shaded."""
-    fig, ax = plt.subplots(figsize=(7, 2.6))
-    frames = np.arange(len(frame_labels))
-    ax.fill_between(frames, 0, np.asarray(frame_labels, dtype=float), color="tab:red", alpha=0.15, step="mid",
-                    label="ground truth anomaly")
-    scores = np.atleast_2d(frame_scores)
-    for i, s in enumerate(scores):
-        ax.plot(frames, s, lw=1, label=labels[i] if labels else "score")
+#: Colour-blind-safe colours (Okabe-Ito) of the score lines of a timeline, and of its events.
+LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
+EVENT_COLOUR = "#D55E00"
+
+
+def score_timeline(scores: np.ndarray, labels=None, title: str = "", names=None, unit: int = 1,
+                   xlabel: str = "frame", note: str = ""):
+    """Scores of one video over time, one line per model, annotated events shaded.
+
+    ``scores``: ``[U]`` or ``[K, U]``, one score per unit; unit u covers ``unit`` frames
+    (16 for snippets, 1 for frame scores), drawn as a step over them, which is why a timeline
+    of snippet scores is a staircase. ``labels``: ``[unit * U]`` frame ground truth (0/1) to
+    shade, or None. ``names``: one legend entry per line. ``note``: a line heading the legend,
+    which sits below the axes so that it never covers a curve.
+    """
+    scores = np.atleast_2d(np.asarray(scores, dtype=float))
+    end = unit * scores.shape[1]
+    fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
+    if labels is not None:
+        y = np.asarray(labels, dtype=bool)[:end]
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], y.astype(np.int8), [0]))))
+        for i, (a, b) in enumerate(zip(edges[::2], edges[1::2])):
+            ax.axvspan(a, b, color=EVENT_COLOUR, alpha=0.25, lw=0, label=None if i else "annotated event")
+    for k, line in enumerate(scores):
+        ax.stairs(line, unit * np.arange(len(line) + 1), color=LINE_COLOURS[k % len(LINE_COLOURS)], lw=1.4,
+                  baseline=None, label=names[k] if names else "anomaly score",
+                  linestyle="-" if k < len(LINE_COLOURS) else "--")
+    ax.set_xlim(0, end)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("frame")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("anomaly score")
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    handles, names_ = ax.get_legend_handles_labels()
+    fig.legend(handles, names_, loc="outside lower center", ncol=min(len(handles), 3), fontsize=8, frameon=False,
+               title=note or None, title_fontproperties={"size": 8, "style": "italic"})
     return fig

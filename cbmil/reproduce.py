@@ -548,6 +548,9 @@ def main(args) -> int:
     paths = write_outputs(study, args.out, figures)
     if args.save_scores:
         paths.update({f"scores{k}": p for k, p in enumerate(write_scores(study, args.out))})
+    if args.save_checkpoints:
+        from .score import save_models
+        paths["models"] = save_models(study.trainer, Path(args.out) / "models.pt")
     print(Path(paths["table2_md"]).read_text())
     print(localisation_markdown(study.table1(), study.label))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
