@@ -19,3 +19,5 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
         assert key in figures, key
     assert figures["device"] == "cpu" and figures["sweep_models"] == 25
     assert figures["step_seconds"] > 0 and figures["limit_gflops"] > 0
+    with open(ROOT / "gpu_check_out" / "selection_bias" / "selection_bias.csv") as fh:
+        assert len(fh.read().splitlines()) == 1 + 2 * 5  # header + MIL and 4 betas x 2 seeds

@@ -89,3 +89,19 @@ def test_replot_reads_the_csv_back_to_the_same_statistics(grid):
         assert a["imbalance"] == b["imbalance"] and a["overlap"] == b["overlap"]
         assert a["mean_class_auc_diff"] == pytest.approx(b["mean_class_auc_diff"])
         assert a["rare_third_auc_p_holm"] == pytest.approx(b["rare_third_auc_p_holm"], nan_ok=True)
+
+
+def test_rank_correlation_gives_tied_counts_their_mean_rank(grid):
+    """Training counts tie (UCF-Crime: 45 x 3, 29 x 2; the dial keeps the ties): the correlation
+    must rank them equally (Spearman with average ranks), not in an arbitrary order."""
+    from scipy.stats import rankdata
+    rows, _ = grid
+    cell = next(c for c in cell_statistics(rows, (0.9999,)) if c["imbalance"] == "extreme")
+    mil = [r for r in rows if r["imbalance"] == "extreme" and r["overlap"] == cell["overlap"] and r["method"] == "MIL"]
+    counts = np.array([mil[0][f"train_{c}"] for c in CLASSES])
+    assert len(set(counts)) < len(counts)  # ties present
+    auc = np.mean([[r[f"auc_{c}"] for c in CLASSES] for r in mil], axis=0)
+    by_hand = np.corrcoef(rankdata(counts), rankdata(auc))[0, 1]  # Pearson of average ranks
+    assert cell["mil_spearman_rho"] == pytest.approx(by_hand, abs=1e-12)
+    arbitrary = np.corrcoef(np.argsort(np.argsort(counts)), np.argsort(np.argsort(auc)))[0, 1]
+    assert arbitrary != pytest.approx(by_hand, abs=1e-6)  # breaking ties by position gives another number
