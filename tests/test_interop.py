@@ -421,3 +421,38 @@ def test_evaluate_frame_scores_refuses_a_length_mismatch_naming_the_video(public
     assert code == 2 and "16 frames fewer per video" in err
     code, _, err = _cli(capsys, "evaluate", "--frame-scores", path, "--list", public["list"])
     assert code == 2 and "--annotations-dir" in err
+
+
+def test_audit_names_the_video_for_one_truncation_a_swap_and_an_extra_frame_each(public, capsys, tmp_path):
+    parts = np.split(_by_hand_gt(public), np.cumsum([16 * public["counts"][k] for k in public["keys"]])[:-1])
+    keys = public["keys"]
+    path = tmp_path / "gt.npy"
+    # one video's last 16 frames dropped. Labels alone cannot show it when its last 16 frames and
+    # the next video's first 16 are all normal; the first video that can show it is named, found
+    # 16 frames early: here the victim is the video just before one with an event
+    event = next(i for i, p in enumerate(parts) if i > 0 and p.any())
+    victim = event - 1
+    np.save(path, np.concatenate([p[:-16] if i == victim else p for i, p in enumerate(parts)]))
+    code, out, _ = _cli(capsys, "data", "audit", "--gt", path, *_list_args(public), "--json")
+    report = json.loads(out)
+    assert code == 1 and report["first_mismatch"]["index"] in (victim, event)
+    assert report["first_mismatch"]["shift"] == -16
+    assert report["expected_frames"] - report["found_frames"] == 16
+    # two videos swapped in the list, the GT in the annotation order: the order is the finding
+    swapped = list(keys)
+    a, b = next(i for i, p in enumerate(parts) if p.any()), len(keys) - 1  # an abnormal and the last (normal) video
+    swapped[a], swapped[b] = swapped[b], swapped[a]
+    listing = tmp_path / "swapped.list"
+    listing.write_text("".join(f"/feats/{k}_i3d.npy\n" for k in swapped))
+    np.save(path, np.concatenate(parts))
+    code, out, _ = _cli(capsys, "data", "audit", "--gt", path, *_list_args(public, listing), "--json")
+    report = json.loads(out)
+    assert code == 1 and report["order_matches"] == "annotations"
+    assert report["first_mismatch"]["key"] == swapped[min(a, b)]
+    # one extra frame per video: the length and the first video whose labels move are named
+    np.save(path, np.concatenate([np.append(p, 0) for p in parts]))
+    code, out, _ = _cli(capsys, "data", "audit", "--gt", path, *_list_args(public), "--json")
+    report = json.loads(out)
+    assert code == 1 and report["found_frames"] - report["expected_frames"] == len(keys)
+    first = report["first_mismatch"]
+    assert first["shift"] == first["index"]  # video i starts i frames late

@@ -42,17 +42,21 @@ def test_sultani_c3d_samples_load_with_their_ground_truth(data_dir):
 
 
 def test_real_test_split_under_the_snippet_convention_gives_the_published_gt_length(data_dir, tmp_path):
-    """T = floor(frames / 16) snippets per video: 69,364 snippets, 1,109,824 frames (one of the two
-    totals discussed for the public gt-ucf.npy); its audit is consistent, and a GT 9 snippets short
-    (the other total, 1,109,680) is a finding."""
-    from cbmil import groundtruth
+    """`data export-gt` for the 290 official test videos in the official order, T = floor(frames / 16)
+    snippets each: 69,364 snippets, 1,109,824 frames (one of the two totals discussed for the public
+    gt-ucf.npy); `data audit` of it is consistent, and of the array 9 snippets short (the other
+    total, 1,109,680) it is not."""
+    from cbmil import cli, groundtruth
     annotations = data_dir / "ucf_crime" / TEST_ANNOTATIONS
     frames = parse_frame_counts(data_dir / "ucf_crime" / "frame_counts_test.txt")
-    records = groundtruth.read_annotations(annotations)
-    keys = list(records)
-    counts = {k: frames[k] // 16 for k in keys}
-    gt = groundtruth.expected_gt(keys, records, counts)
-    assert sum(counts.values()) == 69_364 and len(gt) == 1_109_824
-    assert groundtruth.audit(gt, keys, records, counts)["consistent"]
-    short = groundtruth.audit(gt[:1_109_680], keys, records, counts)
-    assert not short["consistent"] and short["found_frames"] - short["expected_frames"] == -144
+    keys = list(groundtruth.read_annotations(annotations))
+    listing, snippets = tmp_path / "test.list", tmp_path / "snippets.txt"
+    listing.write_text("".join(f"/data/UCF_Test_ten_crop_i3d/{k}_i3d.npy\n" for k in keys))
+    snippets.write_text("".join(f"{k} {frames[k] // 16}\n" for k in keys))
+    args = ["--list", str(listing), "--annotations-dir", str(annotations.parent), "--snippets", str(snippets)]
+    assert cli.main(["data", "export-gt", *args, "--out", str(tmp_path / "gt.npy")]) == 0
+    gt = np.load(tmp_path / "gt.npy")
+    assert sum(frames[k] // 16 for k in keys) == 69_364 and len(gt) == 1_109_824
+    assert cli.main(["data", "audit", "--gt", str(tmp_path / "gt.npy"), *args]) == 0
+    np.save(tmp_path / "short.npy", gt[:1_109_680])
+    assert cli.main(["data", "audit", "--gt", str(tmp_path / "short.npy"), *args]) == 1
