@@ -1,11 +1,13 @@
-"""Do two studies of the same grid agree within seed noise? (e.g. layer 1 in bf16 vs fp32)
+"""Do two studies of the same grid agree within seed noise? (e.g. layer 1 in bf16 vs fp32, or
+two normalisations of the class weights)
 
     python benchmarks/compare_precision.py results_fp32/runs.json results_bf16/runs.json [--json]
 
 Both ``runs.json`` (from ``cbmil reproduce``) must hold the same seeds and methods. For each
 method and metric (Total, Abnormal AUC, %) it prints the mean of each study, the seed-to-seed
 standard deviation of the first, and the per-seed paired difference B - A with its Student-t 95 %
-interval (:func:`cbmil.metrics.paired_difference`). "within noise" means |mean difference| is
+interval and p-value (:func:`cbmil.metrics.paired_difference`), and the p-value after Holm's
+correction over all rows (:func:`cbmil.metrics.holm`). "within noise" means |mean difference| is
 below the first study's seed std; the largest |difference| over all rows is printed at the end.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cbmil.metrics import paired_difference
+from cbmil.metrics import holm, paired_difference
 
 
 def per_seed(runs: dict, method: str, metric: str) -> np.ndarray:
@@ -38,7 +40,10 @@ def compare(a: dict, b: dict) -> list[dict]:
             seed_std = float(np.std(x, ddof=1)) if len(x) > 1 else float("nan")
             rows.append({"method": method, "metric": metric, "mean_a": float(x.mean()), "mean_b": float(y.mean()),
                          "seed_std_a": seed_std, "diff": diff["mean"], "ci_low": diff["ci_low"],
-                         "ci_high": diff["ci_high"], "within_noise": bool(abs(diff["mean"]) < seed_std)})
+                         "ci_high": diff["ci_high"], "p": diff["p_value"],
+                         "within_noise": bool(abs(diff["mean"]) < seed_std)})
+    for r, p in zip(rows, holm([r["p"] for r in rows])):
+        r["p_holm"] = float(p)
     return rows
 
 
@@ -59,10 +64,11 @@ def main() -> None:
         return
     print(f"A = {args.a} ({a['train_seconds']} s training), B = {args.b} ({b['train_seconds']} s), "
           f"seeds {a['seeds']}; AUC in %")
-    print(f"{'method':<18}{'metric':<14}{'A':>8}{'B':>8}{'seed sd A':>11}{'B - A':>8}   95 % interval")
+    print(f"{'method':<18}{'metric':<14}{'A':>8}{'B':>8}{'seed sd A':>11}{'B - A':>8}   95 % interval    p   Holm p")
     for r in rows:
         print(f"{r['method']:<18}{r['metric']:<14}{r['mean_a']:8.2f}{r['mean_b']:8.2f}{r['seed_std_a']:11.2f}"
-              f"{r['diff']:+8.2f}   [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]{'' if r['within_noise'] else '  beyond seed sd'}")
+              f"{r['diff']:+8.2f}   [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]  {r['p']:5.3f}  {r['p_holm']:5.3f}"
+              f"{'' if r['within_noise'] else '  beyond seed sd'}")
     print(f"largest |B - A| {summary['max_abs_diff']:.2f} pp; all within the seed sd of A: {summary['all_within_noise']}")
 
 

@@ -561,9 +561,14 @@ def main(args) -> int:
 
 
 def tables_main(args) -> int:
-    """``cbmil tables RUNS --out DIR``: Tables 1-2 (csv + md) and figures from a ``runs.json``."""
+    """``cbmil tables RUNS --out DIR``: Tables 1-2 (csv + md) and figures from a ``runs.json``,
+    whose ``verdicts`` (every comparison, raw and Holm-adjusted) are brought up to date in place."""
     runs_path = Path(args.runs)
-    study = Study.from_runs(json.loads(runs_path.read_text()))
+    runs = json.loads(runs_path.read_text())
+    study = Study.from_runs(runs)
+    if runs.get("verdicts") != (verdicts := json.loads(json.dumps(study.verdicts(), default=_json_default))):
+        runs["verdicts"] = verdicts
+        runs_path.write_text(json.dumps(runs, indent=1, default=_json_default))
     figures = None if args.figures == "none" else args.figures
     paths = write_outputs(study, args.out or runs_path.parent, figures)
     print(Path(paths["table2_md"]).read_text())

@@ -139,12 +139,16 @@ def test_tables_rebuild_from_runs_json(world_study, tmp_path):
     for a, b in zip(rebuilt.table2(), world_study.table2()):
         assert a["abnormal_diff"] == pytest.approx(b["abnormal_diff"]) and a["method"] == b["method"]
     assert rebuilt.table1()[0]["train_videos"] == world_study.table1()[0]["train_videos"]
+    runs = json.loads(paths["runs"].read_text())
+    verdicts = runs.pop("verdicts")  # as in a runs.json written before the verdicts
+    paths["runs"].write_text(json.dumps(runs))
     out = tmp_path / "b"
     run = subprocess.run([sys.executable, "-m", "cbmil", "tables", str(paths["runs"]), "--out", str(out),
                           "--figures", "none"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert (out / "table1_per_class.md").read_text() == paths["table1_md"].read_text()
     assert not (out / "runs.json").exists()
+    assert json.loads(paths["runs"].read_text())["verdicts"] == verdicts  # brought up to date in place
 
 
 def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path):
