@@ -13,6 +13,7 @@ canonical keys. Errors name the file and the line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import numpy as np
 
 from .features import index_feature_folder
 from .ucf_crime import class_of_key, video_key
+
+_CROP = re.compile(r"__\d+(\.npy)?$")
 
 
 def _lines(path: Path, what: str):
@@ -58,8 +61,9 @@ def read_list(path: str | Path) -> list[str]:
         key = _key(path, lineno, text, "a feature path naming a UCF-Crime video, like "
                                        "'/data/Abuse028_x264_i3d.npy'")
         if key in seen:
+            crops = " (a list with one line per crop file?)" if _CROP.search(text) else ""
             raise ValueError(f"{path}, line {lineno}: {text!r}: video {key} is already listed on line "
-                             f"{seen[key]}; expected each video once")
+                             f"{seen[key]}; expected each video once{crops}")
         seen[key] = lineno
         keys.append(key)
     return keys

@@ -30,7 +30,10 @@ def test_read_list_reads_every_public_spelling_in_file_order(tmp_path):
 def test_read_list_names_the_lines_of_a_duplicate(tmp_path):
     path = tmp_path / "dup.list"
     path.write_text("/a/Abuse028_x264_i3d.npy\n/a/Arrest001_x264_i3d.npy\n\nD:\\b\\Abuse028_x264__3.npy\n")
-    with pytest.raises(ValueError, match=r"dup.list, line 4: .*Abuse028_x264 is already listed on line 1"):
+    with pytest.raises(ValueError, match=r"dup.list, line 4: .*Abuse028_x264 is already listed on line 1.*per crop"):
+        read_list(path)
+    path.write_text("/a/Abuse028_x264_i3d.npy\n/b/Abuse028_x264_i3d.npy\n")
+    with pytest.raises(ValueError, match=r"line 2: .*already listed on line 1; expected each video once$"):
         read_list(path)
 
 
