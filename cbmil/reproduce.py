@@ -206,22 +206,14 @@ class Study:
         """Every comparison of Tables 1 and 2 with its raw and Holm-adjusted verdict (the family
         it was corrected in named), as ``runs.json`` records them."""
         out = []
-        t2 = self.table2()
-        for r in t2[1:]:
+        for r in self.table2()[1:]:
             for key, family in [(k, "table2_auc") for k in ("abnormal", "total")] + \
                                [(k, "table2_localisation") for k, _ in LOCALISATION]:
-                out.append({"family": family, "method": r["method"], "metric": key, "diff_pp": r[f"{key}_diff"],
-                            "ci_low": r[f"{key}_ci_low"], "ci_high": r[f"{key}_ci_high"], "p": r[f"{key}_p"],
-                            "p_holm": r[f"{key}_p_holm"], "exceeds_noise": r[f"{key}_exceeds_noise"],
-                            "exceeds_noise_holm": r[f"{key}_exceeds_noise_holm"]})
+                out.append(_verdict(family, r["method"], key, r, key, f"{key}_diff"))
         for r in self.table1()[:len(CLASSES)]:
             for variant in self.variants[1:]:
-                tag = f"{variant.beta:g}"
-                out.append({"family": "table1_per_class", "method": variant.name, "metric": f"auc_{r['class']}",
-                            "diff_pp": r[f"change_{tag}"], "ci_low": r[f"change_{tag}_ci_low"],
-                            "ci_high": r[f"change_{tag}_ci_high"], "p": r[f"change_{tag}_p"],
-                            "p_holm": r[f"change_{tag}_p_holm"], "exceeds_noise": r[f"change_{tag}_exceeds_noise"],
-                            "exceeds_noise_holm": r[f"change_{tag}_exceeds_noise_holm"]})
+                prefix = f"change_{variant.beta:g}"
+                out.append(_verdict("table1_per_class", variant.name, f"auc_{r['class']}", r, prefix, prefix))
         return out
 
     def runs(self) -> dict:
@@ -247,6 +239,14 @@ class Study:
             "history": t.history,
             "verdicts": self.verdicts(),
         }
+
+
+def _verdict(family: str, method: str, metric: str, row: dict, prefix: str, diff_key: str) -> dict:
+    """One comparison of a table row, raw and Holm-adjusted (``prefix``: the row's column stem)."""
+    return {"family": family, "method": method, "metric": metric, "diff_pp": row[diff_key],
+            "ci_low": row[f"{prefix}_ci_low"], "ci_high": row[f"{prefix}_ci_high"], "p": row[f"{prefix}_p"],
+            "p_holm": row[f"{prefix}_p_holm"], "exceeds_noise": row[f"{prefix}_exceeds_noise"],
+            "exceeds_noise_holm": row[f"{prefix}_exceeds_noise_holm"]}
 
 
 def _holm_columns(rows: list[dict], keys: list[str]) -> None:
