@@ -58,31 +58,6 @@ def per_class_change(rows: list[dict], beta: float, label: str, title: str = "")
     return fig
 
 
-def auc_vs_beta(rows: list[dict], title: str = ""):
-    """Abnormal and Total AUC (%) against beta, mean ± std over seeds, paper's values beside.
-
-    ``rows``: dicts with ``beta`` (None for MIL), ``abnormal_mean/std``, ``total_mean/std``,
-    ``paper_abnormal``, ``paper_total``.
-    """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    labels = ["MIL" if r["beta"] is None else f"{r['beta']:g}" for r in rows]
-    x = np.arange(len(rows))
-    for ax, key, name in ((axes[0], "abnormal", "Abnormal AUC"), (axes[1], "total", "Total AUC")):
-        ax.errorbar(x, [r[f"{key}_mean"] for r in rows], yerr=[r[f"{key}_std"] for r in rows], marker="o",
-                    capsize=3, label="this run (mean ± std over seeds)")
-        paper = [r.get(f"paper_{key}") for r in rows]
-        if all(p is not None for p in paper):
-            ax.plot(x, paper, marker="s", color="tab:gray", label="paper (real UCF-Crime)")
-        ax.set_xticks(x, labels)
-        ax.set_xlabel("beta (MIL = no class weights)")
-        ax.set_ylabel(f"{name} (%)")
-        ax.set_title(name)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 def change_vs_beta(rows: list[dict], title: str = ""):
     """Paired change CB-MIL − MIL (pp) of Abnormal and Total AUC against beta, with the 95 %
     t-interval of the per-seed differences (the interval of Table 2), the paper's single-run
