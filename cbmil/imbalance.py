@@ -176,7 +176,7 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
             for j in range(len(overlaps)):
                 value = grid[i, j]
                 dark = np.isfinite(value) and abs(value) > 0.6 * limit
-                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8, color="white" if dark else "black")
+                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=9, color="white" if dark else "black")
         ax.set_xticks(range(len(overlaps)), [f"{o:g}" for o in overlaps])
         ax.set_yticks(range(len(levels)), [f"{lv}\n(max/min {by_cell[(lv, overlaps[0])]['max_min_ratio']:.0f})"
                                            for lv in levels])
