@@ -1,9 +1,11 @@
 """Command line: ``python -m cbmil data summary|prepare|audit|export-gt``, ``reproduce``, ``tables``,
-``imbalance``, ``strength``, ``plan-seeds``, ``evaluate`` and ``score``; a thin parser that hands each command to the module that owns it."""
+``imbalance``, ``strength``, ``plan-seeds``, ``evaluate`` and ``score``; a thin parser that hands each
+command to the module that owns it."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
@@ -40,49 +42,12 @@ def _prepare(args) -> int:
     return 0
 
 
-def _audit(args) -> int:
-    from .groundtruth import main_audit
-    return main_audit(args)
-
-
-def _export_gt(args) -> int:
-    from .groundtruth import main_export_gt
-    return main_export_gt(args)
-
-
-def _reproduce(args) -> int:
-    from .reproduce import main as reproduce  # torch and matplotlib load only for this command
-    return reproduce(args)
-
-
-def _imbalance(args) -> int:
-    from .imbalance import main as imbalance
-    return imbalance(args)
-
-
-def _tables(args) -> int:
-    from .reproduce import tables_main
-    return tables_main(args)
-
-
-def _plan_seeds(args) -> int:
-    from .planning import main as plan_seeds
-    return plan_seeds(args)
-
-
-def _evaluate(args) -> int:
-    from .protocols import main as evaluate
-    return evaluate(args)
-
-
-def _strength(args) -> int:
-    from .strength import main as strength
-    return strength(args)
-
-
-def _score(args) -> int:
-    from .score import main as score
-    return score(args)
+def _run(module: str, function: str = "main"):
+    """The handler of a command whose work lives in ``cbmil.<module>.<function>(args)``, imported
+    only when the command runs (torch and matplotlib load for the commands that need them)."""
+    def handler(args) -> int:
+        return getattr(importlib.import_module(f".{module}", __package__), function)(args)
+    return handler
 
 
 def add_reproduce_arguments(parser) -> None:
@@ -124,7 +89,7 @@ def add_reproduce_arguments(parser) -> None:
                         help="arithmetic of layer 1; auto = bf16 where the CPU/GPU has bf16 matrix units")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=_reproduce)
+    parser.set_defaults(func=_run("reproduce"))
 
 
 def add_grid_arguments(parser, per: str, iterations: int, out: str, figures: str) -> None:
@@ -199,32 +164,32 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--gt", required=True, help="frame ground truth .npy: one 0/1 per frame, videos in list order")
     add_list_arguments(aud)
     aud.add_argument("--json", action="store_true", help="print one JSON object")
-    aud.set_defaults(func=_audit)
+    aud.set_defaults(func=_run("groundtruth", "main_audit"))
 
     exp = data_sub.add_parser("export-gt", help="write the frame ground truth of a .list file's videos, in its order")
     add_list_arguments(exp)
     exp.add_argument("--out", required=True, help=".npy file to write")
     exp.add_argument("--dtype", default="float32", choices=["float32", "float64", "uint8"],
                      help="dtype of the 0/1 labels (default float32, like the public arrays)")
-    exp.set_defaults(func=_export_gt)
+    exp.set_defaults(func=_run("groundtruth", "main_export_gt"))
 
     rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
     add_reproduce_arguments(rep)
 
     imb = sub.add_parser("imbalance", help="MIL vs CB-MIL over a grid of training-split imbalance x class overlap")
     add_imbalance_arguments(imb)
-    imb.set_defaults(func=_imbalance)
+    imb.set_defaults(func=_run("imbalance"))
 
     st = sub.add_parser("strength", help="the generator examined: MIL's per-class AUC and localisation against "
                                          "class strength, for several values of context")
     add_strength_arguments(st)
-    st.set_defaults(func=_strength)
+    st.set_defaults(func=_run("strength"))
 
     tab = sub.add_parser("tables", help="rebuild Tables 1-2 and figures from a study's runs.json (no training)")
     tab.add_argument("runs", help="runs.json written by `cbmil reproduce`")
     tab.add_argument("--out", help="folder for the tables (default: the folder of runs.json)")
     tab.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
-    tab.set_defaults(func=_tables)
+    tab.set_defaults(func=_run("reproduce", "tables_main"))
 
     plan = sub.add_parser("plan-seeds", help="smallest number of paired seeds that resolves a difference")
     plan.add_argument("--sd", type=float, help="standard deviation of the per-seed differences")
@@ -233,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--power", type=float, default=0.8, help="power to reach (default 0.8)")
     plan.add_argument("--runs", help="runs.json of a study: take SD (in pp) from its per-seed differences to MIL")
     plan.add_argument("--json", action="store_true", help="print JSON: {seeds, power} (a list of rows with --runs)")
-    plan.set_defaults(func=_plan_seeds)
+    plan.set_defaults(func=_run("planning"))
 
     ev = sub.add_parser("evaluate", help="saved scores under every evaluation protocol, and how far each choice "
                                          "moves the headline")
@@ -248,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threshold", type=float, default=0.5, help="threshold of the false-alarm rate (default 0.5)")
     ev.add_argument("--json", action="store_true",
                     help="print one JSON object {model: {metric: value}} (metric names: cbmil/protocols.py)")
-    ev.set_defaults(func=_evaluate)
+    ev.set_defaults(func=_run("protocols"))
 
     sc = sub.add_parser("score", help="score one video's features with a saved model and draw its timeline")
     sc.add_argument("--checkpoint", required=True, metavar="FILE",
@@ -263,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", default="timeline.png", help="timeline figure to write (default: timeline.png)")
     sc.add_argument("--json", action="store_true",
                     help="print one JSON object to stdout: video, model, snippet_scores, events, ...")
-    sc.set_defaults(func=_score)
+    sc.set_defaults(func=_run("score"))
     return parser
 
 

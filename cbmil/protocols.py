@@ -88,6 +88,11 @@ def trapezoid_ap(frame_scores_: np.ndarray, frame_labels: np.ndarray) -> float:
     return float(_curve_area(recall, precision))
 
 
+def _in_order(out: dict[str, float]) -> dict[str, float]:
+    """``out`` with :data:`METRICS` first, in their order, then the per-class entries."""
+    return {name: out[name] for name in METRICS} | {k: v for k, v in out.items() if k not in METRICS}
+
+
 def evaluate_frame_scores(scores: np.ndarray, frame_labels: np.ndarray, frame_offsets: np.ndarray,
                           video_classes: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Every frame-level metric of :data:`METRICS` that frame scores alone define (all but the
@@ -130,7 +135,7 @@ def evaluate_snippet_scores(snippet_scores: np.ndarray, snippet_offsets: np.ndar
     out["total_auc_segment"] = metrics.total_auc(segment, labels)
     out["abnormal_auc_segment"] = metrics.abnormal_auc(
         metrics.per_class_auc(segment, labels, frame_offsets, video_classes))
-    return {name: out[name] for name in METRICS} | {k: v for k, v in out.items() if k not in METRICS}
+    return _in_order(out)
 
 
 def load_scores(path: str | Path) -> dict[str, np.ndarray]:
@@ -207,7 +212,7 @@ def moves_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def _array_name(path: Path) -> np.ndarray:
+def _load_score_array(path: Path) -> np.ndarray:
     try:
         scores = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -250,14 +255,13 @@ def evaluate_saved_array(path: str | Path, layout, threshold: float = 0.5) -> di
     nan for frame scores). A length that fits neither is refused, the video where the array
     stops matching named."""
     path = Path(path)
-    scores = _array_name(path)
+    scores = _load_score_array(path)
     if len(scores) == layout.snippet_offsets[-1]:
         return evaluate_snippet_scores(scores, layout.snippet_offsets, 16 * np.asarray(layout.n_snippets),
                                        layout.frame_labels, layout.frame_offsets, layout.video_classes, threshold)
     if len(scores) == layout.frame_offsets[-1]:
         out = evaluate_frame_scores(scores, layout.frame_labels, layout.frame_offsets, layout.video_classes, threshold)
-        out |= {"total_auc_segment": math.nan, "abnormal_auc_segment": math.nan}
-        return {name: out[name] for name in METRICS} | {k: v for k, v in out.items() if k not in METRICS}
+        return _in_order(out | {"total_auc_segment": math.nan, "abnormal_auc_segment": math.nan})
     raise ValueError(_length_mismatch(path, len(scores), layout))
 
 
