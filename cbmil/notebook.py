@@ -11,7 +11,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from .plots import save, use_kit_style
+
+use_kit_style()                  # one palette and >= 9 pt text in every notebook figure
+
 PROFILES = ("ci", "full")
+
 
 
 def profile() -> str:
@@ -46,7 +51,6 @@ def figures_dir() -> Path:
 
 def savefig(fig, name: str) -> Path:
     """Save ``fig`` as ``name.png`` (150 dpi) in :func:`figures_dir`; return the path."""
-    from .plots import save
     return save(fig, name, figures_dir())
 
 

@@ -9,6 +9,23 @@ import numpy as np
 
 from .ucf_crime import CLASSES
 
+#: The kit's one palette: Okabe & Ito's colour-blind-safe colours (the order of seaborn's
+#: "colorblind" without its red/green pair first), used by every figure of the notebooks and
+#: the CLI. Variants take the colours in this order; seeds differ by line style (SEED_STYLES).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+SEED_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
+#: Smallest text of a figure at its committed size (150 dpi, shown at width 100 %).
+MIN_FONT = 9
+
+
+def use_kit_style() -> None:
+    """Make the kit's palette the default colour cycle and keep legend and tick text at
+    :data:`MIN_FONT` pt or more (the notebooks call this through :mod:`cbmil.notebook`)."""
+    from cycler import cycler
+    plt.rcParams.update({"axes.prop_cycle": cycler(color=PALETTE), "legend.fontsize": MIN_FONT,
+                         "xtick.labelsize": MIN_FONT, "ytick.labelsize": MIN_FONT,
+                         "legend.title_fontsize": MIN_FONT})
+
 
 def save(fig, name: str, folder: str | Path = "figures") -> Path:
     """Save ``fig`` as ``folder/name.png`` (150 dpi) and return the path."""
@@ -53,7 +70,7 @@ def per_class_change(rows: list[dict], beta: float, label: str, title: str = "")
     ax.set_title(title)
     handles, labels = ax.get_legend_handles_labels()
     labels = [lab + ("; † = beyond noise after Holm" if i == 0 else "") for i, lab in enumerate(labels)]
-    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=1, frameon=False)
+    fig.legend(handles, labels, fontsize=MIN_FONT, loc="lower center", ncol=1, frameon=False)
     fig.tight_layout(rect=(0, 0.12 if has_paper else 0.07, 1, 1))  # the legend below the class names
     return fig
 
@@ -86,7 +103,7 @@ def change_vs_beta(rows: list[dict], title: str = ""):
         ax.set_title(name)
         ax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=MIN_FONT, frameon=False)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
@@ -94,23 +111,23 @@ def change_vs_beta(rows: list[dict], title: str = ""):
 
 def roc_curves(curves: dict, published: tuple | None = None, title: str = ""):
     """ROC curves ``{label: (fpr, tpr)}``; ``published`` = (fpr, tpr, label) drawn dashed."""
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
-    for label, (fpr, tpr) in curves.items():
-        ax.plot(fpr, tpr, label=label)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    for k, (label, (fpr, tpr)) in enumerate(curves.items()):
+        ax.plot(fpr, tpr, label=label, color=PALETTE[k % len(PALETTE)])
     if published is not None:
         ax.plot(published[0], published[1], "--", color="black", label=published[2])
     ax.plot([0, 1], [0, 1], ":", color="gray", lw=0.8)
     ax.set_xlabel("false positive rate (frames)")
     ax.set_ylabel("true positive rate (frames)")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=MIN_FONT, loc="lower right")
     fig.tight_layout()
     return fig
 
 
 #: Colour-blind-safe colours (Okabe-Ito) of the score lines of a timeline, and of its events.
-LINE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")
-EVENT_COLOUR = "#D55E00"
+LINE_COLOURS = PALETTE[:5]
+EVENT_COLOUR = PALETTE[5]
 
 
 def score_timeline(scores: np.ndarray, labels=None, title: str = "", names=None, unit: int = 1,
@@ -142,6 +159,6 @@ def score_timeline(scores: np.ndarray, labels=None, title: str = "", names=None,
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     handles, names_ = ax.get_legend_handles_labels()
-    fig.legend(handles, names_, loc="outside lower center", ncol=min(len(handles), 3), fontsize=8, frameon=False,
-               title=note or None, title_fontproperties={"size": 8, "style": "italic"})
+    fig.legend(handles, names_, loc="outside lower center", ncol=min(len(handles), 3), fontsize=MIN_FONT, frameon=False,
+               title=note or None, title_fontproperties={"size": MIN_FONT, "style": "italic"})
     return fig

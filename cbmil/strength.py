@@ -70,7 +70,7 @@ def figure(rows: list[dict], label: str):
     import matplotlib.pyplot as plt
 
     labels = list(dict.fromkeys(r["setting"] for r in rows))
-    styles = [("#0072B2", "o"), ("#E69F00", "s"), ("#009E73", "^"), ("#CC79A7", "D")]  # Okabe-Ito
+    styles = list(zip(plots.PALETTE, "os^D"))
     fig, axes = plt.subplots(1, len(METRICS), figsize=(13, 3.8))
     for ax, (key, name) in zip(axes, METRICS):
         for setting, (colour, marker) in zip(labels, styles):
@@ -82,7 +82,7 @@ def figure(rows: list[dict], label: str):
         ax.set_ylabel(name)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=plots.MIN_FONT, loc="lower right")
     fig.suptitle(label, fontsize=10)
     fig.tight_layout()
     return fig
