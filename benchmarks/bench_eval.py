@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 
 import numpy as np
-import torch
+from timing import MIN_REPEATS, record, show, spread
 
 from cbmil import metrics
 from cbmil.dataset import offsets_from_lengths
@@ -32,7 +31,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=MIN_REPEATS, help=f"timings (at least {MIN_REPEATS})")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     classes = np.array([class_index(c) for c in LABELS for _ in range(TEST_COUNTS[c])])
@@ -53,7 +52,7 @@ def main() -> None:
 
     run()
     parts = {"score": [], "frames_and_metrics": [], "total": []}
-    for _ in range(args.repeats):
+    for _ in range(max(MIN_REPEATS, args.repeats)):
         t0 = time.perf_counter()
         scores = score_snippets(bank, snippets)[0]
         t1 = time.perf_counter()
@@ -63,15 +62,16 @@ def main() -> None:
         parts["frames_and_metrics"].append(t2 - t1)
         parts["total"].append(t2 - t0)
     out = {"device": str(device), "videos": int(len(classes)), "snippets": int(lengths.sum()),
-           "frames": int(n_frames.sum()), "dim": args.dim,
-           **{f"{k}_seconds": statistics.median(v) for k, v in parts.items()}}
+           "frames": int(n_frames.sum()), "dim": args.dim}
+    for k, v in parts.items():
+        record(out, f"{k}_seconds", spread(v))
     if args.json:
         print(json.dumps(out))
         return
     print(f"{out['videos']} test videos, {out['snippets']:,} snippets, {out['frames']:,} frames, D = {args.dim}, {device}")
-    print(f"score all snippets          {out['score_seconds']:.3f} s")
-    print(f"frames + Total/per-class/Abnormal AUC, AP, FAR  {out['frames_and_metrics_seconds']:.3f} s")
-    print(f"evaluation in all           {out['total_seconds']:.3f} s (median of {args.repeats})")
+    print(f"{'score all snippets':<48}{show(out, 'score_seconds', 1, 's')}")
+    print(f"{'frames + Total/per-class/Abnormal AUC, AP, FAR':<48}{show(out, 'frames_and_metrics_seconds', 1, 's')}")
+    print(f"{'evaluation in all':<48}{show(out, 'total_seconds', 1, 's')}")
 
 
 if __name__ == "__main__":

@@ -4,15 +4,22 @@ public-style loop on the same ten-crop files, for layer 1 in fp32 and in bf16.
     python benchmarks/bench_train.py [--json] [--device cpu|cuda] [--dim 2048] [--videos 40]
                                      [--precision fp32 bf16] [--sweep-iterations 0]
 
-Everything is measured in one run, on one generated ten-crop folder, with warm-up and the
-median of ``--repeats`` timings, once per precision (fp32 keys unprefixed, bf16 keys with a
-``bf16_`` prefix):
+Everything is measured in one run, on one generated ten-crop folder, once per precision (fp32
+keys unprefixed, bf16 keys with a ``bf16_`` prefix). Every timing is the **median** of at least
+``--repeats`` (>= 5) repetitions after warm-up, printed with its min and max; the JSON carries
+``<name>`` (the median), ``<name>_min``, ``<name>_max`` and ``<name>_n``. Timings that form a ratio
+(one model vs M models vectorized) are taken in interleaved rounds (each round times every
+contender once), so that a machine that slows down mid-run slows all of them alike; each ratio is
+computed from the medians of the same run.
 
 * ``limit_gflops``: matrix product of the first layer's shape ``[1920, D] @ [D, 512]`` in that
   precision (the bf16 one runs on AMX / tensor cores where present);
 * the kit's step for one model (the paper's batch: 30 + 30 bags of 32 segments), in seconds and
   in GFLOP/s counting the FLOPs really executed (layer 1 forward and weight gradient — the input
   needs no gradient — plus layers 2 and 3), and its ratio to the limit of the same precision;
+* the same step through the fused training pass (``TrainConfig(fused=True)``, :mod:`cbmil.fused`,
+  the backward written out) for one model and for 20 vectorized: ``fused_speedup`` and
+  ``fused_speedup_m20`` = autograd (the default) / fused;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
 * a public-style loop on the same files (CPU only), as public UCF-Crime MIL code runs: a batch
   of 30 + 30 videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled,
@@ -26,47 +33,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import MIN_REPEATS, interleaved_times, record, show, spread, sync, timed
 
 from cbmil import dataset
 from cbmil.losses import mil_ranking_loss
 from cbmil.model import DTYPES, Scorer
 from cbmil.prepare import prepare
 from cbmil.synthetic import write_feature_folders
-from cbmil.train import TrainConfig, Trainer, paper_variants, select_device
+from cbmil.train import TrainConfig, Trainer, device_name, paper_variants, select_device
 from cbmil.ucf_crime import CLASSES
 
 H1, H2, BAGS, SEGMENTS = 512, 32, 30, 32
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def key(precision: str, name: str) -> str:
     """JSON key of a figure: fp32 figures unprefixed (``step_seconds``), others ``bf16_step_seconds``."""
     return name if precision == "fp32" else f"{precision}_{name}"
-
-
-def median_time(fn, device, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def step_flops(dim: int, rows: int = 2 * BAGS * SEGMENTS) -> float:
@@ -114,7 +103,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--videos", type=int, default=40, help="abnormal (and normal) training videos generated")
     parser.add_argument("--max-snippets", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=7, help=f"timings per figure (at least {MIN_REPEATS})")
     parser.add_argument("--sweep-iterations", type=int, default=0, help="time MIL + 4 betas x 5 seeds for N steps")
     parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
                         help="layer-1 arithmetic(s) to measure (figures of bf16 get a 'bf16_' prefix)")
@@ -122,8 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     device = select_device(args.device)
     torch.manual_seed(0)
-    out = {"device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
-           else (platform.processor() or platform.machine()), "threads": torch.get_num_threads(),
+    out = {"device": str(device), "device_name": device_name(device), "threads": torch.get_num_threads(),
            "torch": torch.__version__, "dim": args.dim}
 
     # --- the machine's limit: a matrix product of layer 1's shape, in each precision
@@ -131,7 +119,7 @@ def main() -> None:
     for precision in args.precision:
         x = torch.randn(rows, args.dim, device=device, dtype=DTYPES[precision])
         w = torch.randn(args.dim, H1, device=device, dtype=DTYPES[precision])
-        t = median_time(lambda: x @ w, device, args.repeats * 3)
+        t = record(out, key(precision, "limit_seconds"), timed(lambda: x @ w, device, args.repeats * 3))
         out[key(precision, "limit_gflops")] = 2 * rows * args.dim * H1 / t / 1e9
 
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
@@ -145,35 +133,51 @@ def main() -> None:
         out["train_videos"] = int(len(data.train_classes))
 
         for precision in args.precision:
-            # --- the kit's step, one model
+            # --- the kit's step, one model, and M = 1, 5, 20 models vectorized, timed in interleaved
+            # rounds; the fused training pass of one and of 20 models beside them
             cfg = TrainConfig(device=str(device), precision=precision, progress=False)
-            single = Trainer(data, paper_variants(())[:1], [0], cfg)
-            t1 = median_time(single.step, device, args.repeats)
-            del single
-            out[key(precision, "step_seconds")] = t1
+            grids = {1: (1, 1), 5: (1, 5), 20: (4, 5)}
+            trainers = {"step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg),
+                        "fused_step_seconds": Trainer(data, paper_variants(())[:1], [0], replace(cfg, fused=True)),
+                        "fused_vectorized_m20_step_seconds": Trainer(data, paper_variants()[:5], list(range(4)),
+                                                                     replace(cfg, fused=True))}
+            for m, (seeds, variants) in grids.items():
+                trainers[f"vectorized_m{m}_step_seconds"] = Trainer(data, paper_variants()[:variants],
+                                                                    list(range(seeds)), cfg)
+            times = interleaved_times({name: t.step for name, t in trainers.items()}, device, args.repeats)
+            del trainers
+            figures = {name: record(out, key(precision, name), figure) for name, figure in times.items()}
+            t1 = figures["step_seconds"]
             out[key(precision, "steps_per_second")] = 1 / t1
             out[key(precision, "step_gflops")] = step_flops(args.dim) / t1 / 1e9
             out[key(precision, "ratio_to_limit")] = step_flops(args.dim) / t1 / 1e9 / out[key(precision, "limit_gflops")]
-
-            # --- M models vectorized vs M single steps
-            for m, (seeds, variants) in {1: (1, 1), 5: (1, 5), 20: (4, 5)}.items():
-                bank = Trainer(data, paper_variants()[:variants], list(range(seeds)), cfg)
-                tm = median_time(bank.step, device, max(5, args.repeats // (1 + m // 5)))
-                del bank
-                out[key(precision, f"vectorized_m{m}_step_seconds")] = tm
-                out[key(precision, f"vectorized_m{m}_cost_ratio")] = tm / (m * t1)
+            out[key(precision, "fused_ratio_to_limit")] = (step_flops(args.dim) / figures["fused_step_seconds"] / 1e9
+                                                           / out[key(precision, "limit_gflops")])
+            for m in grids:
+                out[key(precision, f"vectorized_m{m}_cost_ratio")] = figures[f"vectorized_m{m}_step_seconds"] / (m * t1)
+            out[key(precision, "fused_speedup")] = t1 / figures["fused_step_seconds"]
+            out[key(precision, "fused_speedup_m20")] = (figures["vectorized_m20_step_seconds"]
+                                                        / figures["fused_vectorized_m20_step_seconds"])
 
             if args.sweep_iterations:
+                # one whole schedule, timed in MIN_REPEATS consecutive parts: the total is their sum,
+                # the spread is that of the seconds per step of each part
                 sweep = Trainer(data, paper_variants(), list(range(5)), TrainConfig(
                     iterations=args.sweep_iterations, device=str(device), precision=precision, progress=False))
-                sync(device)
-                start = time.perf_counter()
-                sweep.run()
-                sync(device)
+                ends = np.unique(np.linspace(0, args.sweep_iterations, MIN_REPEATS + 1).round().astype(int)[1:])
+                seconds = []
+                for end in ends:
+                    sync(device)
+                    start = time.perf_counter()
+                    sweep.run(iterations=int(end))
+                    sync(device)
+                    seconds.append(time.perf_counter() - start)
                 del sweep
                 out["sweep_models"] = 25
                 out["sweep_iterations"] = args.sweep_iterations
-                out[key(precision, "sweep_seconds")] = time.perf_counter() - start
+                out[key(precision, "sweep_seconds")] = sum(seconds)
+                record(out, key(precision, "sweep_step_seconds"),
+                       spread([t / n for t, n in zip(seconds, np.diff(ends, prepend=0))]))
 
         # --- the public-style loop on the same files
         files = sorted(dirs["train"].glob("*_i3d.npy"))
@@ -182,9 +186,8 @@ def main() -> None:
         if device.type == "cpu":  # the public loop is a CPU-side data path; timed on CPU only
             model = Scorer(args.dim)
             opt = torch.optim.Adagrad(model.parameters(), lr=1e-3)
-            tp = median_time(lambda: public_style_step(model, opt, abnormal, normal, BAGS), device,
-                             max(3, args.repeats // 2), warmup=1)
-            out["public_loop_step_seconds"] = tp
+            tp = record(out, "public_loop_step_seconds",
+                        timed(lambda: public_style_step(model, opt, abnormal, normal, BAGS), device, args.repeats, warmup=1))
             out["public_loop_bags_per_step"] = 2 * BAGS * 10
             for precision in args.precision:
                 out[key(precision, "speedup_vs_public_loop")] = tp / out[key(precision, "step_seconds")]
@@ -195,23 +198,30 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
         return
-    print(f"device {out['device']} ({out['device_name']}, {out['threads']} threads), torch {out['torch']}, D = {args.dim}")
+    print(f"device {out['device']} ({out['device_name']}, {out['threads']} threads), torch {out['torch']}, D = {args.dim}; "
+          f"medians of >= {MIN_REPEATS} timings (min, max), ratios from medians of the same run")
     for precision in args.precision:
         k = lambda name: out[key(precision, name)]  # noqa: E731
         print(f"--- layer 1 in {precision}")
-        print(f"{'matmul limit (layer-1 shape)':<44}{k('limit_gflops'):10.1f} GFLOP/s")
-        print(f"{'kit step, one model':<44}{1e3 * k('step_seconds'):10.1f} ms  {k('step_gflops'):6.1f} GFLOP/s "
+        print(f"{'matmul limit (layer-1 shape)':<44}{show(out, key(precision, 'limit_seconds'))}  "
+              f"{k('limit_gflops'):.1f} GFLOP/s")
+        print(f"{'kit step, one model':<44}{show(out, key(precision, 'step_seconds'))}  {k('step_gflops'):.1f} GFLOP/s "
               f"= {100 * k('ratio_to_limit'):.0f} % of the {precision} limit")
+        print(f"{'the same, fused training pass (--fused)':<44}{show(out, key(precision, 'fused_step_seconds'))}  "
+              f"= {100 * k('fused_ratio_to_limit'):.0f} % of the limit; {k('fused_speedup'):.2f} x the speed of autograd")
         for m in (1, 5, 20):
-            print(f"{f'{m} models vectorized':<44}{1e3 * k(f'vectorized_m{m}_step_seconds'):10.1f} ms  "
+            print(f"{f'{m} models vectorized':<44}{show(out, key(precision, f'vectorized_m{m}_step_seconds'))}  "
                   f"= {k(f'vectorized_m{m}_cost_ratio'):.2f} x {m} single steps")
+        print(f"{'20 models vectorized, fused pass':<44}{show(out, key(precision, 'fused_vectorized_m20_step_seconds'))}  "
+              f"{k('fused_speedup_m20'):.2f} x the speed of autograd")
         if "public_loop_step_seconds" in out:
-            print(f"{'public-style loop (files, new DataLoader)':<44}{1e3 * out['public_loop_step_seconds']:10.1f} ms  "
+            print(f"{'public-style loop (files, new DataLoader)':<44}{show(out, 'public_loop_step_seconds')}  "
                   f"kit is {k('speedup_vs_public_loop'):.1f} x faster per step "
                   f"({k('speedup_per_bag'):.1f} x per bag scored: it scores 600 bags a step)")
         if args.sweep_iterations:
             print(f"{'sweep':<44}{out['sweep_models']} models x {args.sweep_iterations} steps: "
-                  f"{k('sweep_seconds'):.1f} s")
+                  f"{k('sweep_seconds'):.1f} s; per step {show(out, key(precision, 'sweep_step_seconds'))} "
+                  f"over {out[key(precision, 'sweep_step_seconds_n')]} parts of the schedule")
     if "bf16_speedup_vs_fp32" in out:
         print(f"bf16 step is {out['bf16_speedup_vs_fp32']:.2f} x faster than the fp32 step")
 

@@ -2,7 +2,8 @@
 # The prepared GPU check, one script: CUDA tests, the training benchmark on CUDA (fp32 and bf16),
 # then the paper's full schedule (10,000 steps) for MIL + 4 betas x 5 seeds, trained vectorized
 # with layer 1 in fp32 and again in bf16 (each seed on its own synthetic world), the two studies'
-# AUCs compared seed by seed, and the full-size imbalance grid (cbmil imbalance: 3 x 3 cells of
+# AUCs compared seed by seed, the fp32 study once more with the fused training pass (--fused)
+# against autograd (the default) seed by seed, and the full-size imbalance grid (cbmil imbalance: 3 x 3 cells of
 # the full preset, 5 worlds x 3,000 steps, MIL + CB-MIL 0.99 / 0.9999; generating its 45 D = 2048
 # worlds on the CPU takes several minutes of its own), and the bf16 study once more with the test set
 # evaluated every 500 steps (selection_bias.csv: what picking the best test checkpoint adds).
@@ -42,6 +43,10 @@ for precision in fp32 bf16; do
        --out "$out/$precision" --figures none --quiet >&2
 done
 part $PY benchmarks/compare_precision.py "$out/fp32/runs.json" "$out/bf16/runs.json" >&2
+# the fused training pass (--fused) against autograd (the default): same study, fp32, seed by seed and timed
+part $PY -m cbmil reproduce --data synthetic "${schedule[@]}" --device "$device" --precision fp32 --fused \
+     --out "$out/fp32_fused" --figures none --quiet >&2
+part $PY benchmarks/compare_precision.py "$out/fp32/runs.json" "$out/fp32_fused/runs.json" >&2
 # the selection bias at the full schedule: the bf16 study again, the test set evaluated every 1/20 of it
 part $PY -m cbmil reproduce --data synthetic "${schedule[@]}" --device "$device" --precision "$sel_precision" \
      --eval-every "${every}" --out "$out/selection_bias" --figures none --quiet >&2

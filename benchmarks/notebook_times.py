@@ -19,36 +19,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import nbformat
-import torch
 from nbclient import NotebookClient
 
 from cbmil.model import resolve_precision
-from cbmil.train import select_device
+from cbmil.train import device_name, select_device
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
 MARK = "**Run time**"
-
-
-def machine() -> str:
-    """This machine in words: CPU model and core count."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()}-core {model}"
 
 
 def full_seconds(nb) -> float | None:
@@ -68,12 +51,10 @@ def full_seconds(nb) -> float | None:
 def ci_seconds(path: Path) -> float:
     """Wall time of executing the notebook at ``path`` in the "ci" profile (outputs discarded)."""
     nb = nbformat.read(path, as_version=4)
-    os.environ["CBMIL_PROFILE"] = "ci"
-    with tempfile.TemporaryDirectory():
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        return time.perf_counter() - start
+    os.environ["CBMIL_PROFILE"] = "ci"          # the kernel inherits it; ci figures go to a temporary folder
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return time.perf_counter() - start
 
 
 def minutes(seconds: float | None) -> str:
@@ -105,10 +86,7 @@ def main(argv=None) -> None:
     parser.add_argument("--write", action="store_true", help="put the run-time line at the top of each notebook")
     args = parser.parse_args(argv)
     device = select_device("auto")
-    if device.type == "cuda":
-        where = f"{machine()} with {torch.cuda.get_device_name(device)}"
-    else:
-        where = f"{machine()} (CPU only)"
+    where = f"{device_name('cpu')}" + (f" with {device_name(device)}" if device.type == "cuda" else " (no GPU)")
     where += f", layer 1 in {resolve_precision('auto', device)}"
     print(f"machine: {where}")
     print(f"{'notebook':<36} {'full':>12} {'ci':>8}")

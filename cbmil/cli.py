@@ -85,11 +85,19 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--crop", default="random", choices=["random", "mean"])
     parser.add_argument("--batch-size", type=int, default=30, help="abnormal (and normal) bags per step")
     parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="arithmetic of layer 1; auto = bf16 where the CPU/GPU has bf16 matrix units")
-    parser.add_argument("--device", default="auto")
+    add_arithmetic_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run("reproduce"))
+
+
+def add_arithmetic_arguments(parser) -> None:
+    """Where and how the models train: device, layer 1's precision, autograd or the fused pass."""
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="arithmetic of layer 1; auto = bf16 where the CPU/GPU has bf16 matrix units")
+    parser.add_argument("--fused", action="store_true",
+                        help="train with the fused training pass (cbmil.fused: backward written out) instead of "
+                             "autograd through the scorer module (the reference; same scores up to float rounding)")
+    parser.add_argument("--device", default="auto")
 
 
 def add_grid_arguments(parser, per: str, iterations: int, out: str, figures: str) -> None:
@@ -100,8 +108,7 @@ def add_grid_arguments(parser, per: str, iterations: int, out: str, figures: str
     parser.add_argument("--iterations", type=int, default=iterations, help="training steps per model")
     parser.add_argument("--out", default=out, help="folder for the CSVs")
     parser.add_argument("--figures", default="figures", help=f"folder for {figures} ('none' to skip)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    parser.add_argument("--device", default="auto")
+    add_arithmetic_arguments(parser)
 
 
 def add_imbalance_arguments(parser) -> None:

@@ -195,7 +195,8 @@ def main(args) -> int:
 
     start = time.perf_counter()
     out = Path(args.out)
-    config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False)
+    config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False,
+                         fused=args.fused)
     levels = [lv if lv in IMBALANCE_LEVELS else f"{float(lv):g}" for lv in args.levels]
     if args.replot:  # statistics and figures again from a finished grid
         rows = read_csv(out / "imbalance.csv")

@@ -536,7 +536,7 @@ def main(args) -> int:
     settings = dict(iterations=iterations, batch_size=args.batch_size, pairing=args.pairing, sparsity=args.sparsity,
                     normalize_weights="none" if args.raw_weights else args.normalize, crop=args.crop, protocol=args.protocol,
                     precision=args.precision, device=args.device, progress=not args.quiet,
-                    eval_every=args.eval_every)
+                    eval_every=args.eval_every, fused=args.fused)
     if args.config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay --iterations
         if args.optimizer != "adagrad":
             raise ValueError("--config sultani fixes the optimiser (Adagrad, lr 0.01); drop --optimizer")

@@ -90,7 +90,8 @@ def figure(rows: list[dict], label: str):
 
 def main(args) -> int:
     start = time.perf_counter()
-    config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False)
+    config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False,
+                         fused=args.fused)
     rows = run(args.preset, settings(args.contexts, not args.no_uncapped), args.worlds, config)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ import numpy as np
 from .dataset import VADDataset, offsets_from_lengths
 from .features import N_SEGMENTS, segment_pool
 from .frames import frame_ground_truth, snippet_frames
-from .ucf_crime import (CLASSES, FRAMES_PER_SNIPPET, NORMAL, NORMAL_INDEX, TEST_ANNOTATIONS, TEST_COUNTS,
+from .ucf_crime import (CLASSES, FRAMES_PER_SNIPPET, NORMAL, TEST_ANNOTATIONS, TEST_COUNTS,
                         TRAIN_COUNTS, TRAIN_LIST, class_index)
 
 

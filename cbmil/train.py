@@ -35,6 +35,7 @@ from tqdm import tqdm
 from . import metrics
 from .dataset import VADDataset
 from .frames import frame_scores
+from .fused import training_scores
 from .losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
 from .model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from .ucf_crime import NORMAL_INDEX
@@ -93,6 +94,12 @@ class TrainConfig:
         (README, "Performance"). The Trainer's config holds the resolved value.
     device: ``"auto"`` = CUDA when available, else CPU.
     eval_every: evaluate on the test set every k steps for learning curves (0 = never).
+    fused: ``False`` (default): autograd through :meth:`ScorerBank.forward
+        <cbmil.model.ScorerBank.forward>`, the reference. ``True``: each step's forward and
+        backward through the scorers run as :class:`cbmil.fused.BankTrainingPass` (activations
+        updated in place, the backward written out), tested to give the reference's scores up to
+        float rounding. Not the default: on the CPUs measured it was no faster (README
+        "Performance"; ``benchmarks/bench_train.py`` times both).
     """
 
     iterations: int = 10_000
@@ -116,6 +123,7 @@ class TrainConfig:
     eval_every: int = 0
     protocol: str = "snippet"
     progress: bool = True
+    fused: bool = False
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -166,6 +174,23 @@ def check_worlds(data: VADDataset | Sequence[VADDataset], n_seeds: int) -> list[
             raise ValueError(f"world {i}: train_bags of shape {world.train_bags.shape}, expected world 0's "
                              f"{first.train_bags.shape}")
     return worlds
+
+
+def device_name(device: torch.device | str) -> str:
+    """The hardware behind ``device`` in words: the GPU's name, or the CPU model (from
+    ``/proc/cpuinfo`` where there is one) with its core count."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import os
+    import platform
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -289,7 +314,9 @@ class Trainer:
         s, v = len(self.seeds), len(self.variants)
         x, classes = self.sample()
         self.bank.train()
-        scores = self.bank(x, self.masks(x.shape[1])).view(s, v, 2 * b, -1)  # [S, V, 2B, 32]
+        masks = self.masks(x.shape[1])
+        scores = training_scores(self.bank, x, masks) if cfg.fused else self.bank(x, masks)
+        scores = scores.view(s, v, 2 * b, -1)  # [S, V, 2B, 32]
         weights = self.weights[:, classes].transpose(0, 1)  # [S, V, B]
         loss = mil_ranking_loss(scores[:, :, :b].reshape(s * v, b, -1), scores[:, :, b:].reshape(s * v, b, -1),
                                 weights.reshape(s * v, b), pairing=cfg.pairing, sparsity=cfg.sparsity,
@@ -469,5 +496,5 @@ def evaluate_bank(bank: ScorerBank, data: VADDataset | Sequence[VADDataset], pro
     return results
 
 
-__all__ = ["Variant", "paper_variants", "TrainConfig", "Trainer", "train", "select_device", "score_snippets",
+__all__ = ["Variant", "paper_variants", "TrainConfig", "Trainer", "train", "select_device", "device_name", "score_snippets",
            "score_worlds", "score_bank", "evaluate_bank", "variant_weights", "check_worlds"]
