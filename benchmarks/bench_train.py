@@ -44,7 +44,7 @@ from timing import MIN_REPEATS, interleaved_times, record, show, spread, sync, t
 
 from cbmil import dataset
 from cbmil.losses import mil_ranking_loss
-from cbmil.model import DTYPES, Scorer
+from cbmil.model import DTYPES, Scorer, native_bf16
 from cbmil.prepare import prepare
 from cbmil.synthetic import write_feature_folders
 from cbmil.train import TrainConfig, Trainer, device_name, paper_variants, select_device
@@ -105,11 +105,14 @@ def main() -> None:
     parser.add_argument("--max-snippets", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7, help=f"timings per figure (at least {MIN_REPEATS})")
     parser.add_argument("--sweep-iterations", type=int, default=0, help="time MIL + 4 betas x 5 seeds for N steps")
-    parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
-                        help="layer-1 arithmetic(s) to measure (figures of bf16 get a 'bf16_' prefix)")
+    parser.add_argument("--precision", nargs="+", default=None, choices=["fp32", "bf16"],
+                        help="layer-1 arithmetic(s) to measure (figures of bf16 get a 'bf16_' prefix); default: "
+                             "fp32, and bf16 where the device has bf16 matrix units (emulated bf16 is ~50x slower)")
     parser.add_argument("--workdir", help="folder for the generated files (default: a temporary one)")
     args = parser.parse_args()
     device = select_device(args.device)
+    if args.precision is None:
+        args.precision = ["fp32", "bf16"] if native_bf16(device) else ["fp32"]
     torch.manual_seed(0)
     out = {"device": str(device), "device_name": device_name(device), "threads": torch.get_num_threads(),
            "torch": torch.__version__, "dim": args.dim}
