@@ -128,6 +128,9 @@ def add_strength_arguments(parser) -> None:
     add_grid_arguments(parser, "setting", 1000, "results/strength", "the figure")
     parser.add_argument("--contexts", type=float, nargs="+", default=[1.2, 0.0], help="values of the context parameter")
     parser.add_argument("--no-uncapped", action="store_true", help="skip the uncapped (v1) runs of each context")
+    parser.add_argument("--replot", action="store_true",
+                        help="no training: the figure and summary again from OUT/strength.csv (pass the run's "
+                             "--preset and --iterations: they name the run in the figure)")
 
 
 def add_list_arguments(parser, required: bool = True) -> None:

@@ -71,7 +71,8 @@ def figure(rows: list[dict], label: str):
 
     labels = list(dict.fromkeys(r["setting"] for r in rows))
     styles = list(zip(plots.PALETTE, "os^D"))
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(13, 3.8))
+    # 10.5 in wide: legible at the README's full width (~880 px); the legend below the panels
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(10.5, 4.2), layout="constrained")
     for ax, (key, name) in zip(axes, METRICS):
         for setting, (colour, marker) in zip(labels, styles):
             sel = [r for r in rows if r["setting"] == setting]
@@ -82,21 +83,35 @@ def figure(rows: list[dict], label: str):
         ax.set_ylabel(name)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=plots.MIN_FONT, loc="lower right")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(labels),
+               fontsize=plots.MIN_FONT, frameon=False)
     fig.suptitle(label, fontsize=10)
-    fig.tight_layout()
     return fig
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a ``strength.csv`` written by :func:`main`, numbers as floats (world as int)."""
+    import csv
+    text = ("setting", "class")
+    with open(path, newline="") as fh:
+        return [{k: (v if k in text else int(v) if k == "world" else float(v)) for k, v in row.items()}
+                for row in csv.DictReader(fh)]
 
 
 def main(args) -> int:
     start = time.perf_counter()
-    config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False,
-                         fused=args.fused)
-    rows = run(args.preset, settings(args.contexts, not args.no_uncapped), args.worlds, config)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, out / "strength.csv")
-    label = (f"SYNTHETIC data ({args.preset} preset): plain MIL, {args.worlds} worlds x {args.iterations} steps "
+    if args.replot:  # the figure and the summary again from a finished run's CSV; no training
+        rows = read_rows(out / "strength.csv")
+        worlds = len({r["world"] for r in rows})
+    else:
+        config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device,
+                             progress=False, fused=args.fused)
+        rows = run(args.preset, settings(args.contexts, not args.no_uncapped), args.worlds, config)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(rows, out / "strength.csv")
+        worlds = args.worlds
+    label = (f"SYNTHETIC data ({args.preset} preset): plain MIL, {worlds} worlds x {args.iterations} steps "
              "per setting; one point per class and world")
     if args.figures != "none":
         import matplotlib.pyplot as plt
@@ -116,5 +131,5 @@ def main(args) -> int:
               f"per-class AUC of the stronger / weaker half of (class, world) points "
               f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if s]):.1f} / "
               f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if not s]):.1f}")
-    print(f"wrote {out / 'strength.csv'} in {time.perf_counter() - start:.0f} s")
+    print(f"{'read' if args.replot else 'wrote'} {out / 'strength.csv'} in {time.perf_counter() - start:.0f} s")
     return 0

@@ -99,17 +99,36 @@ def test_context_cap_only_touches_classes_stronger_than_the_cap():
     np.testing.assert_array_equal(capped.test_snippets[normal], uncapped.test_snippets[normal])
 
 
-def test_strength_study_rows_carry_the_world_strengths():
+SMALL = {"test_counts": {c: 1 for c in CLASSES} | {"Normal": 2}, "max_snippets": 30}
+
+
+@pytest.fixture(scope="module")
+def strength_rows():
     from cbmil.strength import run, settings
     from cbmil.train import TrainConfig
-    from cbmil.ucf_crime import CLASSES
-    small = {"test_counts": {c: 1 for c in CLASSES} | {"Normal": 2}, "max_snippets": 30}
-    setups = [(label, {**o, **small}) for label, o in settings([1.2, 0.0])]
+    setups = [(label, {**o, **SMALL}) for label, o in settings([1.2, 0.0])]
     assert [label for label, _ in setups] == ["context 1.2, capped (default)", "context 1.2, uncapped (v1)",
                                               "context 0"]
-    rows = run("ci", setups[::2], 2, TrainConfig(iterations=2, batch_size=6, progress=False, device="cpu"))
+    return run("ci", setups[::2], 2, TrainConfig(iterations=2, batch_size=6, progress=False, device="cpu"))
+
+
+def test_strength_study_rows_carry_the_world_strengths(strength_rows):
+    rows = strength_rows
     assert len(rows) == 2 * 2 * len(CLASSES)
-    world1 = make_dataset("ci", seed=1, **small)
+    world1 = make_dataset("ci", seed=1, **SMALL)
     row = next(r for r in rows if r["world"] == 1 and r["class"] == "Shooting")
     assert row["strength"] == world1.meta["class_strengths"]["Shooting"]
     assert 0 <= row["class_auc"] <= 1
+
+
+def test_strength_csv_reads_back_for_replot(strength_rows, tmp_path):
+    from cbmil.reproduce import write_csv
+    from cbmil.strength import figure, read_rows
+    rows = strength_rows
+    write_csv(rows, tmp_path / "strength.csv")
+    again = read_rows(tmp_path / "strength.csv")
+    assert [(r["setting"], r["world"], r["class"]) for r in again] == [(r["setting"], r["world"], r["class"])
+                                                                        for r in rows]
+    assert all(a["class_auc"] == pytest.approx(b["class_auc"]) and isinstance(a["world"], int)
+               for a, b in zip(again, rows))
+    assert len(figure(again, "SYNTHETIC test").axes) == 3
