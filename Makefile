@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= ci
 
-.PHONY: venv test reproduce selection-bias imbalance strength lab notebooks benchmarks clean
+.PHONY: venv test reproduce selection-bias imbalance strength lab notebooks notebook-times benchmarks clean
 
 venv: $(STAMP)
 
@@ -47,7 +47,13 @@ notebooks: $(STAMP)
 	CBMIL_PROFILE=full $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=3600 notebooks/0*.ipynb
 
-# Speed figures of README "Performance" (~2 min; bench_prepare writes ~3 GB to a temporary folder)
+# Each notebook's run time (full: from the last `make notebooks`; ci: executed now, ~5 min), written at
+# the top of each notebook
+notebook-times: $(STAMP)
+	$(PY) benchmarks/notebook_times.py --write
+
+# Speed figures of README "Performance": medians of >= 5 timings with min and max (~5 min on 2 cores;
+# bench_prepare writes ~3 GB to a temporary folder)
 benchmarks: $(STAMP)
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_eval.py
