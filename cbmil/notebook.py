@@ -18,7 +18,6 @@ use_kit_style()                  # one palette and >= 9 pt text in every noteboo
 PROFILES = ("ci", "full")
 
 
-
 def profile() -> str:
     value = os.environ.get("CBMIL_PROFILE", "full")
     if value not in PROFILES:

@@ -98,7 +98,7 @@ class TrainConfig:
         <cbmil.model.ScorerBank.forward>`, the reference. ``True``: each step's forward and
         backward through the scorers run as :class:`cbmil.fused.BankTrainingPass` (activations
         updated in place, the backward written out), tested to give the reference's scores up to
-        float rounding. Not the default: on the CPUs measured it was no faster (README
+        float rounding. Not the default: on the CPU measured it was no faster (README
         "Performance"; ``benchmarks/bench_train.py`` times both).
     """
 
