@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from .plots import save, use_kit_style
@@ -57,3 +58,27 @@ def data_dir() -> Path | None:
     """The real-data folder named by ``CBMIL_DATA_DIR``, or None when it is not set."""
     value = os.environ.get("CBMIL_DATA_DIR")
     return Path(value) if value and Path(value).is_dir() else None
+
+
+def cpu_snapshot() -> tuple[float, float, float] | None:
+    """``(busy CPU seconds of the whole machine, CPU seconds of this process, wall seconds)`` now,
+    or None where ``/proc/stat`` is missing (not Linux). Busy counts user, system, interrupt and
+    steal time (a virtual machine's neighbours), not idle or I/O wait."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    return busy, time.process_time(), time.perf_counter()
+
+
+def others_cpu_share(before: tuple[float, float, float] | None) -> float | None:
+    """Share of the machine's CPU capacity that *other* processes used since ``before`` (a
+    :func:`cpu_snapshot`): 0 on an otherwise idle machine, 0.5 when they kept one of two cores
+    busy. None where no snapshot can be taken."""
+    after = cpu_snapshot()
+    if before is None or after is None:
+        return None
+    busy, own, wall = (a - b for a, b in zip(after, before))
+    return max(0.0, (busy - own) / (wall * (os.cpu_count() or 1)))

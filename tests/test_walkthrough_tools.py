@@ -62,3 +62,14 @@ def test_run_time_line_needs_a_markdown_first_cell(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), path)
     with pytest.raises(ValueError, match="first cell must be markdown"):
         times.write_header(path, "**Run time** x")
+
+
+def test_others_cpu_share_is_a_share_or_unknown():
+    from cbmil import notebook
+    assert notebook.others_cpu_share(None) is None
+    before = notebook.cpu_snapshot()
+    if before is None:                       # not Linux: no /proc/stat
+        pytest.skip("no /proc/stat on this system")
+    sum(i * i for i in range(200_000))       # a little work of our own, which must not count
+    share = notebook.others_cpu_share(before)
+    assert 0.0 <= share <= 1.0
