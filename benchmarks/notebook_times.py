@@ -65,7 +65,7 @@ def minutes(seconds: float | None) -> str:
 
 
 def header(full: float | None, ci: float, where: str) -> str:
-    return (f"{MARK} on a {where}: full profile (the committed outputs) {minutes(full)}; ci profile "
+    return (f"{MARK} ({where}): full profile (the committed outputs) {minutes(full)}; ci profile "
             f"(`CBMIL_PROFILE=ci`, what `make test` runs) {minutes(ci)}. Measured with "
             f"`benchmarks/notebook_times.py`; other machines differ.")
 
@@ -88,8 +88,8 @@ def main(argv=None) -> None:
     parser.add_argument("only", nargs="*", help="only the notebooks whose file names start with these (e.g. 04)")
     args = parser.parse_args(argv)
     device = select_device("auto")
-    where = f"{device_name('cpu')}" + (f" with {device_name(device)}" if device.type == "cuda" else " (no GPU)")
-    where += f", layer 1 in {resolve_precision('auto', device)}"
+    where = f"{device_name('cpu')}" + (f", {device_name(device)}" if device.type == "cuda" else ", no GPU")
+    where += f"; layer 1 in {resolve_precision('auto', device)}"
     print(f"machine: {where}")
     print(f"{'notebook':<36} {'full':>12} {'ci':>8}")
     for path in [p for p in NOTEBOOKS if not args.only or p.name.startswith(tuple(args.only))]:

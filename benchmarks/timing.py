@@ -10,12 +10,13 @@ from __future__ import annotations
 import statistics
 import time
 
-import torch
-
 
 def sync(device) -> None:
-    """Wait for the device's queued work (CUDA kernels run asynchronously)."""
-    if torch.device(device).type == "cuda":
+    """Wait for the device's queued work (CUDA kernels run asynchronously). torch is imported
+    only for a CUDA device: a benchmark that does not need it (bench_prepare) must not carry it,
+    since a child process started from it counts the parent's memory in its peak RSS."""
+    if str(device).startswith("cuda"):
+        import torch
         torch.cuda.synchronize()
 
 

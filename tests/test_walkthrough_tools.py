@@ -53,7 +53,7 @@ def test_run_time_line_is_replaced_not_repeated(tmp_path):
     source = nbformat.read(path, as_version=4).cells[0].source
     assert source.count(times.MARK) == 1
     assert source.startswith("# 01 — title\n\nintro\n\n**Run time**")
-    assert "full profile (the committed outputs) 26 min" in source and "40 s" in source
+    assert "full profile (the committed outputs) 26 min" in source and "(test machine)" in source and "40 s" in source
 
 
 def test_run_time_line_needs_a_markdown_first_cell(tmp_path):
