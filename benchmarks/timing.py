@@ -10,6 +10,8 @@ from __future__ import annotations
 import statistics
 import time
 
+MIN_REPEATS = 5
+
 
 def sync(device) -> None:
     """Wait for the device's queued work (CUDA kernels run asynchronously). torch is imported
@@ -18,9 +20,6 @@ def sync(device) -> None:
     if str(device).startswith("cuda"):
         import torch
         torch.cuda.synchronize()
-
-
-MIN_REPEATS = 5
 
 
 def spread(times: list[float]) -> dict:
