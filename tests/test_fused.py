@@ -81,6 +81,15 @@ def test_gradients_of_one_pass_equal_autograd_in_float64():
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=name)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fused_forward_gives_the_module_scores_bit_for_bit(precision):
+    torch.manual_seed(2)
+    bank = ScorerBank(16, [0, 1], 2, precision=precision)
+    x = torch.randn(2, 12, 16)
+    masks = ((torch.rand(2, 12, 512) > 0.6).float() * 2.5, (torch.rand(2, 12, 32) > 0.6).float() * 2.5)
+    assert torch.equal(training_scores(bank, x, masks), bank(x, masks))
+
+
 def test_gradcheck_of_the_written_out_backward():
     torch.manual_seed(1)
     s, r, d, v, h1, h2 = 1, 5, 4, 2, 3, 2
