@@ -33,7 +33,6 @@ effect of frequency comes out of training. All numbers are SYNTHETIC.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import time
@@ -43,7 +42,7 @@ import numpy as np
 from scipy import stats
 
 from . import metrics, plots
-from .reproduce import run_study, write_csv
+from .reproduce import read_csv as read_csv_rows, run_study, write_csv
 from .synthetic import IMBALANCE_LEVELS, imbalanced_counts
 from .train import TrainConfig
 from .ucf_crime import CLASSES, TRAIN_COUNTS
@@ -129,22 +128,8 @@ def cell_statistics(rows: list[dict], betas) -> list[dict]:
 
 def read_csv(path: str | Path) -> list[dict]:
     """Rows of an ``imbalance.csv`` with their numbers as numbers (to redo statistics and figures)."""
-    text = {"imbalance", "method"}
-    rows = []
-    with open(path, newline="") as fh:
-        for raw in csv.DictReader(fh):
-            row = {}
-            for key, value in raw.items():
-                if key in text:
-                    row[key] = value
-                elif key == "beta":
-                    row[key] = float(value) if value else ""
-                elif key in ("world", "seed") or key.startswith("train_"):
-                    row[key] = int(value)
-                else:
-                    row[key] = float(value)
-            rows.append(row)
-    return rows
+    return read_csv_rows(path, text={"imbalance", "method"},
+                         integer=lambda key: key in ("world", "seed") or key.startswith("train_"))
 
 
 def figure(cells: list[dict], beta: float, levels, overlaps, label: str):

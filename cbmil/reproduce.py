@@ -325,6 +325,18 @@ def write_csv(rows: list[dict], path: Path) -> None:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
 
 
+def read_csv(path: str | Path, text=(), integer=lambda key: False) -> list[dict]:
+    """Rows of a CSV written by :func:`write_csv` with their numbers as numbers: the columns in
+    ``text`` stay strings, those for which ``integer(column)`` holds become ints, empty cells
+    (None when written) stay ``""``, every other cell a float."""
+    def value(key: str, cell: str):
+        if key in text or cell == "":
+            return cell
+        return int(cell) if integer(key) else float(cell)
+    with open(path, newline="") as fh:
+        return [{key: value(key, cell) for key, cell in row.items()} for row in csv.DictReader(fh)]
+
+
 def _mean_and_change(r: dict, key: str) -> list[str]:
     """Two table cells: mean ± std over seeds, and the paired change vs MIL with its interval."""
     cells = [f"{_fmt(r[f'{key}_mean'])} ± {_fmt(r[f'{key}_std'])}"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from .reproduce import run_study, write_csv
+from .reproduce import read_csv, run_study, write_csv
 from .train import TrainConfig
 from .ucf_crime import CLASSES
 
@@ -91,11 +91,7 @@ def figure(rows: list[dict], label: str):
 
 def read_rows(path: Path) -> list[dict]:
     """The rows of a ``strength.csv`` written by :func:`main`, numbers as floats (world as int)."""
-    import csv
-    text = ("setting", "class")
-    with open(path, newline="") as fh:
-        return [{k: (v if k in text else int(v) if k == "world" else float(v)) for k, v in row.items()}
-                for row in csv.DictReader(fh)]
+    return read_csv(path, text={"setting", "class"}, integer=lambda key: key == "world")
 
 
 def main(args) -> int:
