@@ -22,6 +22,10 @@ computed from the medians of the same run.
 * the same step through the fused training pass (``TrainConfig(fused=True)``, :mod:`cbmil.fused`,
   the backward written out) for one model and for 20 vectorized: ``fused_speedup`` and
   ``fused_speedup_m20`` = autograd (the default) / fused;
+* where one model's step goes: each phase of ``Trainer.step`` (gather of the batch, dropout
+  masks, forward, loss, backward, optimizer) timed within one step, the layer-1 products alone
+  timed in the same rounds; ``phase_<name>_seconds``, and ``phase_remainder_seconds`` = the sum
+  of the phases' medians minus that of the products: what fusing could still remove;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
 * a public-style loop on the same files (CPU only), as public UCF-Crime MIL code runs: a batch
   of 30 + 30 videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled,
@@ -68,6 +72,42 @@ def step_flops(dim: int, rows: int = 2 * BAGS * SEGMENTS) -> float:
     return float(layer1 + layer2 + layer3)
 
 
+PHASES = {"sample": "sample: gather of the batch", "masks": "dropout masks", "forward": "forward (scores)",
+          "loss": "loss", "backward": "backward", "optimizer": "optimizer (Adagrad)"}
+
+
+def phase_times(trainer: Trainer, limit, device, repeats: int, warmup: int = 2) -> dict[str, dict]:
+    """Where one step goes: each phase of :meth:`Trainer.step <cbmil.train.Trainer.step>` (the
+    keys of :data:`PHASES`) timed within one step, ``repeats`` steps (>= 5) after ``warmup``, with
+    ``limit`` (the layer-1 products alone) timed once per round beside them; ``{name: spread}``."""
+    times = {name: [] for name in list(PHASES) + ["limit"]}
+    for round_ in range(warmup + max(MIN_REPEATS, repeats)):
+        marks = [time.perf_counter()]
+
+        def mark():
+            sync(device)
+            marks.append(time.perf_counter())
+        x, classes = trainer.sample()
+        mark()
+        masks = trainer.masks(x.shape[1])
+        mark()
+        scores = trainer.scores(x, masks)
+        mark()
+        loss = trainer.loss(scores, classes)
+        mark()
+        trainer.optimizer.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        mark()
+        trainer.optimizer.step()
+        mark()
+        limit()
+        mark()
+        if round_ >= warmup:
+            for name, a, b in zip(times, marks[:-1], marks[1:]):
+                times[name].append(b - a)
+    return {name: spread(t) for name, t in times.items()}
+
+
 class VideoFolder(torch.utils.data.Dataset):
     """The public-style dataset: one ``[T, 10, D]`` file read and pooled per item."""
 
@@ -105,7 +145,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--videos", type=int, default=40, help="abnormal (and normal) training videos generated")
     parser.add_argument("--max-snippets", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=7, help=f"timings per figure (at least {MIN_REPEATS})")
+    parser.add_argument("--repeats", type=int, default=11, help=f"timings per figure (at least {MIN_REPEATS})")
     parser.add_argument("--sweep-iterations", type=int, default=0, help="time MIL + 4 betas x 5 seeds for N steps")
     parser.add_argument("--precision", nargs="+", default=None, choices=["fp32", "bf16"],
                         help="layer-1 arithmetic(s) to measure (figures of bf16 get a 'bf16_' prefix); default: "
@@ -148,6 +188,8 @@ def main() -> None:
             g = torch.randn(rows, H1, device=device, dtype=DTYPES[precision])
             contenders = {"limit_seconds": lambda: (x @ w, x.T @ g)} | {name: t.step for name, t in trainers.items()}
             times = interleaved_times(contenders, device, args.repeats)
+            phases = phase_times(trainers["step_seconds"], contenders["limit_seconds"], device, args.repeats)
+            times |= {f"phase_{name}_seconds": figure for name, figure in phases.items()}
             del trainers
             figures = {name: record(out, key(precision, name), figure) for name, figure in times.items()}
             out[key(precision, "limit_gflops")] = 2 * 2 * rows * args.dim * H1 / figures["limit_seconds"] / 1e9
@@ -157,6 +199,8 @@ def main() -> None:
             out[key(precision, "ratio_to_limit")] = step_flops(args.dim) / t1 / 1e9 / out[key(precision, "limit_gflops")]
             out[key(precision, "fused_ratio_to_limit")] = (step_flops(args.dim) / figures["fused_step_seconds"] / 1e9
                                                            / out[key(precision, "limit_gflops")])
+            out[key(precision, "phase_remainder_seconds")] = (sum(figures[f"phase_{name}_seconds"] for name in PHASES)
+                                                              - figures["phase_limit_seconds"])
             for m in grids:
                 out[key(precision, f"vectorized_m{m}_cost_ratio")] = figures[f"vectorized_m{m}_step_seconds"] / (m * t1)
             out[key(precision, "fused_speedup")] = t1 / figures["fused_step_seconds"]
@@ -213,6 +257,15 @@ def main() -> None:
               f"= {100 * k('ratio_to_limit'):.0f} % of the {precision} limit")
         print(f"{'the same, fused training pass (--fused)':<44}{show(out, key(precision, 'fused_step_seconds'))}  "
               f"= {100 * k('fused_ratio_to_limit'):.0f} % of the limit; {k('fused_speedup'):.2f} x the speed of autograd")
+        total = sum(k(f"phase_{name}_seconds") for name in PHASES)
+        print(f"{'where one step goes (each phase within a step)':<44}"
+              f"{1e3 * total:10.1f} ms, the sum of the medians below")
+        for name, label in PHASES.items():
+            print(f"{'  ' + label:<44}{show(out, key(precision, f'phase_{name}_seconds'))}  "
+                  f"{100 * k(f'phase_{name}_seconds') / total:4.1f} %")
+        print(f"{'  layer-1 products alone, same rounds':<44}{show(out, key(precision, 'phase_limit_seconds'))}; "
+              f"the rest of the step: {1e3 * k('phase_remainder_seconds'):.1f} ms "
+              f"= {100 * k('phase_remainder_seconds') / total:.0f} % of it")
         for m in (1, 5, 20):
             print(f"{f'{m} models vectorized':<44}{show(out, key(precision, f'vectorized_m{m}_step_seconds'))}  "
                   f"= {k(f'vectorized_m{m}_cost_ratio'):.2f} x {m} single steps")

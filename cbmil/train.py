@@ -24,6 +24,7 @@ the cost of one; ``crop="mean"`` averages the crops once up front.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -243,7 +244,9 @@ class Trainer:
         self.bags = torch.empty((len(self.worlds), first.shape[0], n_crops) + first.shape[2:],
                                 dtype=DTYPES[config.precision], device=self.device)
         for w, world in enumerate(self.worlds):
-            bags = torch.from_numpy(np.asarray(world.train_bags, dtype=np.float32))
+            with warnings.catch_warnings():  # a read-only memmap (the prepared cache): only read, then copied
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                bags = torch.from_numpy(np.asarray(world.train_bags, dtype=np.float32))
             self.bags[w] = bags.mean(dim=1, keepdim=True) if config.crop == "mean" else bags
         self.classes = torch.from_numpy(np.array(self.data.train_classes, dtype=np.int64))
         # first bag of each seed's world in the [W * N] bags: seed i reads world i (or the one world)
@@ -308,19 +311,31 @@ class Trainer:
         keep = (bits < self._threshold).mul(self._scale)  # [S, n] float32 (bool x float; torch.where is 2x slower)
         return keep[:, :rows * h1].view(-1, rows, h1), keep[:, rows * h1:].view(-1, rows, h2)
 
-    def step(self) -> torch.Tensor:
-        """One optimisation step of every model; returns the per-model losses ``[M]``."""
+    def scores(self, x: torch.Tensor, masks: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """Training scores ``[S, V, 2B, 32]`` of every model on its seed's batch ``x [S, 2B * 32, D]``
+        with dropout ``masks`` (autograd through the bank, or the fused pass with ``config.fused``)."""
+        self.bank.train()
+        scores = training_scores(self.bank, x, masks) if self.config.fused else self.bank(x, masks)
+        return scores.view(len(self.seeds), len(self.variants), 2 * self.config.batch_size, -1)
+
+    def loss(self, scores: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """Per-model loss ``[M]`` (eq. 3; MIL or CB-MIL by the variant's weights) of ``scores
+        [S, V, 2B, 32]`` (abnormal bags first), the abnormal bags' classes ``[S, B]``."""
         cfg, b = self.config, self.config.batch_size
         s, v = len(self.seeds), len(self.variants)
-        x, classes = self.sample()
-        self.bank.train()
-        masks = self.masks(x.shape[1])
-        scores = training_scores(self.bank, x, masks) if cfg.fused else self.bank(x, masks)
-        scores = scores.view(s, v, 2 * b, -1)  # [S, V, 2B, 32]
         weights = self.weights[:, classes].transpose(0, 1)  # [S, V, B]
-        loss = mil_ranking_loss(scores[:, :, :b].reshape(s * v, b, -1), scores[:, :, b:].reshape(s * v, b, -1),
+        return mil_ranking_loss(scores[:, :, :b].reshape(s * v, b, -1), scores[:, :, b:].reshape(s * v, b, -1),
                                 weights.reshape(s * v, b), pairing=cfg.pairing, sparsity=cfg.sparsity,
                                 lambda_smooth=cfg.lambda_smooth, lambda_sparse=cfg.lambda_sparse)
+
+    def step(self) -> torch.Tensor:
+        """One optimisation step of every model; returns the per-model losses ``[M]``.
+
+        The phases, in the order they draw random numbers: :meth:`sample` (bags and crops),
+        :meth:`masks` (dropout), :meth:`scores`, :meth:`loss`, the backward, the optimiser.
+        """
+        x, classes = self.sample()
+        loss = self.loss(self.scores(x, self.masks(x.shape[1])), classes)
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()  # models share no parameter: each gets its own gradient
         self.optimizer.step()

@@ -15,7 +15,8 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
     assert run.returncode == 0, run.stderr[-2000:]
     figures = json.loads(run.stdout.strip().splitlines()[-1])
     for key in ("limit_gflops", "step_seconds", "step_gflops", "ratio_to_limit", "public_loop_step_seconds",
-                "speedup_vs_public_loop", "vectorized_m20_cost_ratio", "device", "sweep_seconds"):
+                "speedup_vs_public_loop", "vectorized_m20_cost_ratio", "device", "sweep_seconds",
+                "phase_masks_seconds", "phase_backward_seconds", "phase_limit_seconds", "phase_remainder_seconds"):
         assert key in figures, key
     assert figures["device"] == "cpu" and figures["sweep_models"] == 25
     assert figures["step_seconds"] > 0 and figures["limit_gflops"] > 0
