@@ -27,6 +27,9 @@ computed from the medians of the same run.
   timed in the same rounds; ``phase_<name>_seconds``, and ``phase_remainder_seconds`` = the sum
   of the phases' medians minus that of the products: what fusing could still remove;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
+* the page faults of one 20-model step (``vectorized_m20_page_faults_per_step``): with
+  ``--release-memory`` (``TrainConfig(keep_memory=False)``) each step maps its large activations
+  afresh (see :mod:`cbmil.memory`); by default they are reused;
 * a public-style loop on the same files (CPU only), as public UCF-Crime MIL code runs: a batch
   of 30 + 30 videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled,
   DataLoaders re-created every step, each of the 10 crops its own bag (so 300 + 300 bags per
@@ -49,6 +52,7 @@ import torch
 from timing import MIN_REPEATS, interleaved_times, record, show, spread, sync, timed
 
 from cbmil import dataset
+from cbmil import memory
 from cbmil.losses import mil_ranking_loss
 from cbmil.model import DTYPES, Scorer, native_bf16
 from cbmil.prepare import prepare
@@ -150,6 +154,8 @@ def main() -> None:
     parser.add_argument("--precision", nargs="+", default=None, choices=["fp32", "bf16"],
                         help="layer-1 arithmetic(s) to measure (figures of bf16 get a 'bf16_' prefix); default: "
                              "fp32, and bf16 where the device has bf16 matrix units (emulated bf16 is ~50x slower)")
+    parser.add_argument("--release-memory", action="store_true",
+                        help="train with keep_memory=False (glibc's defaults: large blocks mapped afresh every step)")
     parser.add_argument("--workdir", help="folder for the generated files (default: a temporary one)")
     args = parser.parse_args()
     device = select_device(args.device)
@@ -157,7 +163,7 @@ def main() -> None:
         args.precision = ["fp32", "bf16"] if native_bf16(device) else ["fp32"]
     torch.manual_seed(0)
     out = {"device": str(device), "device_name": device_name(device), "threads": torch.get_num_threads(),
-           "torch": torch.__version__, "dim": args.dim}
+           "torch": torch.__version__, "dim": args.dim, "keep_memory": not args.release_memory}
 
     rows = 2 * BAGS * SEGMENTS
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
@@ -173,7 +179,8 @@ def main() -> None:
         for precision in args.precision:
             # --- the kit's step, one model, and M = 1, 5, 20 models vectorized, timed in interleaved
             # rounds; the fused training pass of one and of 20 models beside them
-            cfg = TrainConfig(device=str(device), precision=precision, progress=False)
+            cfg = TrainConfig(device=str(device), precision=precision, progress=False,
+                              keep_memory=not args.release_memory)
             grids = {1: (1, 1), 5: (1, 5), 20: (4, 5)}
             trainers = {"step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg),
                         "fused_step_seconds": Trainer(data, paper_variants(())[:1], [0], replace(cfg, fused=True)),
@@ -190,6 +197,11 @@ def main() -> None:
             times = interleaved_times(contenders, device, args.repeats)
             phases = phase_times(trainers["step_seconds"], contenders["limit_seconds"], device, args.repeats)
             times |= {f"phase_{name}_seconds": figure for name, figure in phases.items()}
+            # page faults of the 20-model step: its activations are above glibc's mmap threshold
+            before = memory.page_faults()
+            for _ in range(2):
+                trainers["vectorized_m20_step_seconds"].step()
+            out[key(precision, "vectorized_m20_page_faults_per_step")] = (memory.page_faults() - before) / 2
             del trainers
             figures = {name: record(out, key(precision, name), figure) for name, figure in times.items()}
             out[key(precision, "limit_gflops")] = 2 * 2 * rows * args.dim * H1 / figures["limit_seconds"] / 1e9
@@ -210,8 +222,7 @@ def main() -> None:
             if args.sweep_iterations:
                 # one whole schedule, timed in MIN_REPEATS consecutive parts: the total is their sum,
                 # the spread is that of the seconds per step of each part
-                sweep = Trainer(data, paper_variants(), list(range(5)), TrainConfig(
-                    iterations=args.sweep_iterations, device=str(device), precision=precision, progress=False))
+                sweep = Trainer(data, paper_variants(), list(range(5)), replace(cfg, iterations=args.sweep_iterations))
                 ends = np.unique(np.linspace(0, args.sweep_iterations, MIN_REPEATS + 1).round().astype(int)[1:])
                 seconds = []
                 for end in ends:
@@ -231,7 +242,10 @@ def main() -> None:
         files = sorted(dirs["train"].glob("*_i3d.npy"))
         abnormal = VideoFolder([f for f in files if not f.name.startswith("Normal")])
         normal = VideoFolder([f for f in files if f.name.startswith("Normal")])
-        if device.type == "cpu":  # the public loop is a CPU-side data path; timed on CPU only
+        # the public loop is a CPU-side data path; timed on CPU only. It runs in this process, so with
+        # the kit's memory setting (cbmil.memory) where that is in force: a faster loop than the same
+        # code under glibc's defaults, i.e. the kit's speed-up over it is if anything understated
+        if device.type == "cpu":
             model = Scorer(args.dim)
             opt = torch.optim.Adagrad(model.parameters(), lr=1e-3)
             tp = record(out, "public_loop_step_seconds",
@@ -269,6 +283,8 @@ def main() -> None:
         for m in (1, 5, 20):
             print(f"{f'{m} models vectorized':<44}{show(out, key(precision, f'vectorized_m{m}_step_seconds'))}  "
                   f"= {k(f'vectorized_m{m}_cost_ratio'):.2f} x {m} single steps")
+        print(f"{'  page faults of one 20-model step':<44}{k('vectorized_m20_page_faults_per_step'):10.0f} "
+              f"(freed memory {'released' if args.release_memory else 'kept for reuse'}: cbmil.memory)")
         print(f"{'20 models vectorized, fused pass':<44}{show(out, key(precision, 'fused_vectorized_m20_step_seconds'))}  "
               f"{k('fused_speedup_m20'):.2f} x the speed of autograd")
         if "public_loop_step_seconds" in out:

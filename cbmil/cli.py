@@ -91,12 +91,16 @@ def add_reproduce_arguments(parser) -> None:
 
 
 def add_arithmetic_arguments(parser) -> None:
-    """Where and how the models train: device, layer 1's precision, autograd or the fused pass."""
+    """Where and how the models train: device, layer 1's precision, autograd or the fused pass, memory."""
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="arithmetic of layer 1; auto = bf16 where the CPU/GPU has bf16 matrix units")
     parser.add_argument("--fused", action="store_true",
                         help="train with the fused training pass (cbmil.fused: backward written out) instead of "
                              "autograd through the scorer module (the reference; same scores up to float rounding)")
+    parser.add_argument("--release-memory", action="store_true",
+                        help="leave the C library's memory defaults: large blocks freed to the system every step "
+                             "(slower for many models on a CPU; by default freed memory is kept for reuse, "
+                             "cbmil.memory)")
     parser.add_argument("--device", default="auto")
 
 

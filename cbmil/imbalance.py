@@ -44,7 +44,7 @@ from scipy import stats
 from . import metrics, plots
 from .reproduce import read_csv as read_csv_rows, run_study, write_csv
 from .synthetic import IMBALANCE_LEVELS, imbalanced_counts
-from .train import TrainConfig
+from .train import TrainConfig, arithmetic_settings
 from .ucf_crime import CLASSES, TRAIN_COUNTS
 
 LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_share")
@@ -180,8 +180,7 @@ def main(args) -> int:
 
     start = time.perf_counter()
     out = Path(args.out)
-    config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device, progress=False,
-                         fused=args.fused)
+    config = TrainConfig(iterations=args.iterations, progress=False, **arithmetic_settings(args))
     levels = [lv if lv in IMBALANCE_LEVELS else f"{float(lv):g}" for lv in args.levels]
     if args.replot:  # statistics and figures again from a finished grid
         rows = read_csv(out / "imbalance.csv")

@@ -34,7 +34,7 @@ import torch
 
 from . import metrics, paper, plots
 from .dataset import VADDataset
-from .train import TrainConfig, Trainer, evaluate_bank, paper_variants, score_bank
+from .train import TrainConfig, Trainer, arithmetic_settings, evaluate_bank, paper_variants, score_bank
 from .ucf_crime import CLASSES
 
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
@@ -547,8 +547,7 @@ def main(args) -> int:
     generated = time.perf_counter() - start
     settings = dict(iterations=iterations, batch_size=args.batch_size, pairing=args.pairing, sparsity=args.sparsity,
                     normalize_weights="none" if args.raw_weights else args.normalize, crop=args.crop, protocol=args.protocol,
-                    precision=args.precision, device=args.device, progress=not args.quiet,
-                    eval_every=args.eval_every, fused=args.fused)
+                    progress=not args.quiet, eval_every=args.eval_every, **arithmetic_settings(args))
     if args.config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay --iterations
         if args.optimizer != "adagrad":
             raise ValueError("--config sultani fixes the optimiser (Adagrad, lr 0.01); drop --optimizer")

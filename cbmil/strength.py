@@ -22,7 +22,7 @@ import numpy as np
 
 from . import plots
 from .reproduce import read_csv, run_study, write_csv
-from .train import TrainConfig
+from .train import TrainConfig, arithmetic_settings
 from .ucf_crime import CLASSES
 
 METRICS = (("class_auc", "per-class AUC"), ("median_video_auc", "median per-video AUC"),
@@ -101,8 +101,7 @@ def main(args) -> int:
         rows = read_rows(out / "strength.csv")
         worlds = len({r["world"] for r in rows})
     else:
-        config = TrainConfig(iterations=args.iterations, precision=args.precision, device=args.device,
-                             progress=False, fused=args.fused)
+        config = TrainConfig(iterations=args.iterations, progress=False, **arithmetic_settings(args))
         rows = run(args.preset, settings(args.contexts, not args.no_uncapped), args.worlds, config)
         out.mkdir(parents=True, exist_ok=True)
         write_csv(rows, out / "strength.csv")

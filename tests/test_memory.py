@@ -1,0 +1,57 @@
+"""cbmil.memory: freed memory kept for the next step (glibc), the arithmetic unchanged.
+
+The setting is process-wide and lasting, so each mode trains in its own fresh process.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cbmil import memory
+
+# a bank whose activations exceed glibc's largest mmap threshold (32 MB): 2 seeds x 5 variants,
+# 30 + 30 bags of 32 segments -> [2, 1920, 2560] float32 = 39 MB a tensor
+SCRIPT = """
+import hashlib, json, sys
+import torch
+from cbmil import memory
+from cbmil.synthetic import make_dataset
+from cbmil.train import TrainConfig, Trainer, paper_variants
+
+torch.set_num_threads(1)
+keep = sys.argv[1] == "keep"
+trainer = Trainer(make_dataset("ci", seed=0), paper_variants(), [0, 1],
+                  TrainConfig(progress=False, precision="fp32", device="cpu", keep_memory=keep))
+for _ in range(2):  # warm-up: the heap grows to the step's size once
+    trainer.step()
+before = memory.page_faults()
+for _ in range(3):
+    trainer.step()
+faults = (memory.page_faults() - before) / 3
+weights = hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in trainer.bank.parameters())).hexdigest()
+print(json.dumps({"faults": faults, "weights": weights, "applied": memory._applied}))
+"""
+
+
+def run_mode(mode: str) -> dict:
+    run = subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_keep_freed_memory_is_idempotent():
+    first = memory.keep_freed_memory()
+    assert memory.keep_freed_memory() == first
+    assert memory.page_faults() >= 0
+
+
+@pytest.mark.skipif(memory._glibc() is None, reason="keep_freed_memory acts on glibc only")
+def test_kept_memory_removes_page_faults_and_leaves_the_arithmetic_unchanged():
+    keep, release = run_mode("keep"), run_mode("release")
+    assert keep["applied"] and not release["applied"]
+    # released: every step maps its large blocks afresh (several 39 MB tensors = 10,000s of pages)
+    assert release["faults"] > 20_000, release
+    assert keep["faults"] < 0.1 * release["faults"], (keep, release)
+    assert keep["weights"] == release["weights"]  # bit-identical training
