@@ -51,8 +51,7 @@ import numpy as np
 import torch
 from timing import MIN_REPEATS, interleaved_times, record, show, spread, sync, timed
 
-from cbmil import dataset
-from cbmil import memory
+from cbmil import dataset, memory
 from cbmil.losses import mil_ranking_loss
 from cbmil.model import DTYPES, Scorer, native_bf16
 from cbmil.prepare import prepare
