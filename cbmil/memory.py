@@ -11,10 +11,11 @@ threshold) none.
 :func:`keep_freed_memory` sets two of glibc's malloc parameters (``mallopt(3)``): ``M_MMAP_MAX =
 0`` (large blocks come from the heap, like small ones) and ``M_TRIM_THRESHOLD`` = 1 GiB (the
 freed top of the heap is kept, not returned to the kernel). The next step then reuses pages
-already mapped: the same 25-model step took ~2,000-11,000 page faults and 0.01-0.1 s of system
-time. The price: the setting is process-wide and stays for the life of the process, whose
-resident memory no longer shrinks after a peak (on that step it peaked 0.3-0.6 GB higher: freed
-blocks are reused, not returned). The arithmetic is untouched: scores are bit-identical either way
+already mapped: the same 25-model step took ~1,600-11,000 page faults and 0.01-0.1 s of system
+time, and the main job (``make reproduce``) trained in 514-579 s instead of 657 s. The price:
+the setting is process-wide and stays for the life of the process, whose resident memory no
+longer shrinks after a peak (0.3 GB higher on the main job: freed blocks are reused, not
+returned). The arithmetic is untouched: scores are bit-identical either way
 (tested). It is a no-op (returns ``False``) where the C library is not glibc.
 
 ``TrainConfig(keep_memory=True)`` (the default) calls it when a :class:`~cbmil.train.Trainer`
