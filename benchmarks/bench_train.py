@@ -162,7 +162,7 @@ def main() -> None:
         args.precision = ["fp32", "bf16"] if native_bf16(device) else ["fp32"]
     torch.manual_seed(0)
     out = {"device": str(device), "device_name": device_name(device), "threads": torch.get_num_threads(),
-           "torch": torch.__version__, "dim": args.dim, "keep_memory": not args.release_memory}
+           "torch": torch.__version__, "dim": args.dim}
 
     rows = 2 * BAGS * SEGMENTS
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
@@ -253,6 +253,7 @@ def main() -> None:
             for precision in args.precision:
                 out[key(precision, "speedup_vs_public_loop")] = tp / out[key(precision, "step_seconds")]
                 out[key(precision, "speedup_per_bag")] = tp / out[key(precision, "step_seconds")] / 10
+    out["keep_memory"] = memory.in_force()  # the trainers set it unless --release-memory (glibc only)
     if "bf16" in args.precision and "fp32" in args.precision:
         out["bf16_speedup_vs_fp32"] = out["step_seconds"] / out["bf16_step_seconds"]
 
@@ -283,7 +284,7 @@ def main() -> None:
             print(f"{f'{m} models vectorized':<44}{show(out, key(precision, f'vectorized_m{m}_step_seconds'))}  "
                   f"= {k(f'vectorized_m{m}_cost_ratio'):.2f} x {m} single steps")
         print(f"{'  page faults of one 20-model step':<44}{k('vectorized_m20_page_faults_per_step'):10.0f} "
-              f"(freed memory {'released' if args.release_memory else 'kept for reuse'}: cbmil.memory)")
+              f"(freed memory {'kept for reuse' if out['keep_memory'] else 'released'}: cbmil.memory)")
         print(f"{'20 models vectorized, fused pass':<44}{show(out, key(precision, 'fused_vectorized_m20_step_seconds'))}  "
               f"{k('fused_speedup_m20'):.2f} x the speed of autograd")
         if "public_loop_step_seconds" in out:

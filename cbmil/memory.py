@@ -62,6 +62,11 @@ def keep_freed_memory() -> bool:
     return _applied
 
 
+def in_force() -> bool:
+    """Whether :func:`keep_freed_memory` has taken effect in this process."""
+    return _applied
+
+
 def page_faults() -> int:
     """Minor page faults of this process so far (``getrusage``): a fault is a page the kernel
     mapped (and zero-filled) on first touch. Unix only (the ``resource`` module)."""
@@ -69,4 +74,4 @@ def page_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-__all__ = ["keep_freed_memory", "page_faults"]
+__all__ = ["keep_freed_memory", "in_force", "page_faults"]

@@ -31,7 +31,7 @@ for _ in range(3):
     trainer.step()
 faults = (memory.page_faults() - before) / 3
 weights = hashlib.sha1(b"".join(p.detach().numpy().tobytes() for p in trainer.bank.parameters())).hexdigest()
-print(json.dumps({"faults": faults, "weights": weights, "applied": memory._applied}))
+print(json.dumps({"faults": faults, "weights": weights, "applied": memory.in_force()}))
 """
 
 
