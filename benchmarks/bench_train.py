@@ -27,6 +27,9 @@ computed from the medians of the same run.
   timed in the same rounds; ``phase_<name>_seconds``, and ``phase_remainder_seconds`` = the sum
   of the phases' medians minus that of the products: what fusing could still remove;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
+* on CUDA, the same one-model and 20-model steps recorded as a CUDA graph
+  (``TrainConfig(cuda_graph=True)``, :mod:`cbmil.cudagraph`): ``graph_speedup`` and
+  ``graph_speedup_m20`` = launched kernel by kernel / replayed, and ``graphed_ratio_to_limit``;
 * the page faults of one 20-model step (``vectorized_m20_page_faults_per_step``): with
   ``--release-memory`` (``TrainConfig(keep_memory=False)``) each step maps its large activations
   afresh (see :mod:`cbmil.memory`); by default they are reused;
@@ -35,7 +38,8 @@ computed from the medians of the same run.
   DataLoaders re-created every step, each of the 10 crops its own bag (so 300 + 300 bags per
   step), fp32. Its per-step time is compared with the kit's step (30 + 30 bags, one random crop
   each), and ``speedup_per_bag`` also divides by the 10x larger number of bags it scores;
-* optionally (``--sweep-iterations N``) a whole sweep: MIL + 4 betas x 5 seeds, N steps.
+* optionally (``--sweep-iterations N``) a whole sweep: MIL + 4 betas x 5 seeds, N steps (on CUDA
+  also with the CUDA graph: ``graphed_sweep_seconds``).
 """
 
 from __future__ import annotations
@@ -188,6 +192,11 @@ def main() -> None:
             for m, (seeds, variants) in grids.items():
                 trainers[f"vectorized_m{m}_step_seconds"] = Trainer(data, paper_variants()[:variants],
                                                                     list(range(seeds)), cfg)
+            if device.type == "cuda":  # the step recorded once as a CUDA graph (recorded at its first call)
+                graphed = replace(cfg, cuda_graph=True)
+                trainers |= {"graphed_step_seconds": Trainer(data, paper_variants(())[:1], [0], graphed),
+                             "graphed_vectorized_m20_step_seconds": Trainer(data, paper_variants()[:5],
+                                                                            list(range(4)), graphed)}
             # the limit: layer 1's two products alone (forward, weight gradient) at the step's shapes
             x = torch.randn(rows, args.dim, device=device, dtype=DTYPES[precision])
             w = torch.randn(args.dim, H1, device=device, dtype=DTYPES[precision])
@@ -217,25 +226,35 @@ def main() -> None:
             out[key(precision, "fused_speedup")] = t1 / figures["fused_step_seconds"]
             out[key(precision, "fused_speedup_m20")] = (figures["vectorized_m20_step_seconds"]
                                                         / figures["fused_vectorized_m20_step_seconds"])
+            if "graphed_step_seconds" in figures:
+                out[key(precision, "graphed_ratio_to_limit")] = (step_flops(args.dim) / figures["graphed_step_seconds"]
+                                                                 / 1e9 / out[key(precision, "limit_gflops")])
+                out[key(precision, "graph_speedup")] = t1 / figures["graphed_step_seconds"]
+                out[key(precision, "graph_speedup_m20")] = (figures["vectorized_m20_step_seconds"]
+                                                            / figures["graphed_vectorized_m20_step_seconds"])
 
             if args.sweep_iterations:
                 # one whole schedule, timed in MIN_REPEATS consecutive parts: the total is their sum,
-                # the spread is that of the seconds per step of each part
-                sweep = Trainer(data, paper_variants(), list(range(5)), replace(cfg, iterations=args.sweep_iterations))
+                # the spread is that of the seconds per step of each part; on CUDA again as a CUDA graph
+                sweeps = {"sweep": cfg} | ({"graphed_sweep": replace(cfg, cuda_graph=True)}
+                                           if device.type == "cuda" else {})
                 ends = np.unique(np.linspace(0, args.sweep_iterations, MIN_REPEATS + 1).round().astype(int)[1:])
-                seconds = []
-                for end in ends:
-                    sync(device)
-                    start = time.perf_counter()
-                    sweep.run(iterations=int(end))
-                    sync(device)
-                    seconds.append(time.perf_counter() - start)
-                del sweep
+                for name, sweep_cfg in sweeps.items():
+                    sweep = Trainer(data, paper_variants(), list(range(5)),
+                                    replace(sweep_cfg, iterations=args.sweep_iterations))
+                    seconds = []
+                    for end in ends:
+                        sync(device)
+                        start = time.perf_counter()
+                        sweep.run(iterations=int(end))
+                        sync(device)
+                        seconds.append(time.perf_counter() - start)
+                    del sweep
+                    out[key(precision, f"{name}_seconds")] = sum(seconds)
+                    record(out, key(precision, f"{name}_step_seconds"),
+                           spread([t / n for t, n in zip(seconds, np.diff(ends, prepend=0))]))
                 out["sweep_models"] = 25
                 out["sweep_iterations"] = args.sweep_iterations
-                out[key(precision, "sweep_seconds")] = sum(seconds)
-                record(out, key(precision, "sweep_step_seconds"),
-                       spread([t / n for t, n in zip(seconds, np.diff(ends, prepend=0))]))
 
         # --- the public-style loop on the same files
         files = sorted(dirs["train"].glob("*_i3d.npy"))
@@ -287,14 +306,22 @@ def main() -> None:
               f"(freed memory {'kept for reuse' if out['keep_memory'] else 'released'}: cbmil.memory)")
         print(f"{'20 models vectorized, fused pass':<44}{show(out, key(precision, 'fused_vectorized_m20_step_seconds'))}  "
               f"{k('fused_speedup_m20'):.2f} x the speed of autograd")
+        if key(precision, "graph_speedup") in out:
+            print(f"{'one model, CUDA graph (--cuda-graph)':<44}{show(out, key(precision, 'graphed_step_seconds'))}  "
+                  f"= {100 * k('graphed_ratio_to_limit'):.0f} % of the limit; {k('graph_speedup'):.2f} x the speed "
+                  "of launching kernel by kernel")
+            print(f"{'20 models vectorized, CUDA graph':<44}"
+                  f"{show(out, key(precision, 'graphed_vectorized_m20_step_seconds'))}  "
+                  f"{k('graph_speedup_m20'):.2f} x the speed of launching kernel by kernel")
         if "public_loop_step_seconds" in out:
             print(f"{'public-style loop (files, new DataLoader)':<44}{show(out, 'public_loop_step_seconds')}  "
                   f"kit is {k('speedup_vs_public_loop'):.1f} x faster per step "
                   f"({k('speedup_per_bag'):.1f} x per bag scored: it scores 600 bags a step)")
-        if args.sweep_iterations:
-            print(f"{'sweep':<44}{out['sweep_models']} models x {args.sweep_iterations} steps: "
-                  f"{k('sweep_seconds'):.1f} s; per step {show(out, key(precision, 'sweep_step_seconds'))} "
-                  f"over {out[key(precision, 'sweep_step_seconds_n')]} parts of the schedule")
+        for name, label in (("sweep", "sweep"), ("graphed_sweep", "sweep, CUDA graph")):
+            if key(precision, f"{name}_seconds") in out:
+                print(f"{label:<44}{out['sweep_models']} models x {args.sweep_iterations} steps: "
+                      f"{k(f'{name}_seconds'):.1f} s; per step {show(out, key(precision, f'{name}_step_seconds'))} "
+                      f"over {out[key(precision, f'{name}_step_seconds_n')]} parts of the schedule")
     if "bf16_speedup_vs_fp32" in out:
         print(f"bf16 step is {out['bf16_speedup_vs_fp32']:.2f} x faster than the fp32 step")
 

@@ -91,7 +91,8 @@ def add_reproduce_arguments(parser) -> None:
 
 
 def add_arithmetic_arguments(parser) -> None:
-    """Where and how the models train: device, layer 1's precision, autograd or the fused pass, memory."""
+    """Where and how the models train: device, layer 1's precision, autograd or the fused pass, memory,
+    CUDA graph."""
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="arithmetic of layer 1; auto = bf16 where the CPU/GPU has bf16 matrix units")
     parser.add_argument("--fused", action="store_true",
@@ -101,6 +102,9 @@ def add_arithmetic_arguments(parser) -> None:
                         help="leave the C library's memory defaults: large blocks freed to the system every step "
                              "(slower for many models on a CPU; by default freed memory is kept for reuse, "
                              "cbmil.memory)")
+    parser.add_argument("--cuda-graph", action="store_true",
+                        help="CUDA only: record each training step once as a CUDA graph and replay it "
+                             "(cbmil.cudagraph; removes the kernel-launch overhead of small steps)")
     parser.add_argument("--device", default="auto")
 
 

@@ -530,6 +530,7 @@ def main(args) -> int:
     preset = PRESETS[args.preset]
     seeds = list(range(args.seeds or preset["seeds"]))
     iterations = args.iterations or preset["iterations"]
+    arithmetic = arithmetic_settings(args)  # refuses impossible settings before the data is made
     start = time.perf_counter()
     if args.data == "synthetic":
         balanced = ", balanced training split" if args.balanced else ""
@@ -547,7 +548,7 @@ def main(args) -> int:
     generated = time.perf_counter() - start
     settings = dict(iterations=iterations, batch_size=args.batch_size, pairing=args.pairing, sparsity=args.sparsity,
                     normalize_weights="none" if args.raw_weights else args.normalize, crop=args.crop, protocol=args.protocol,
-                    progress=not args.quiet, eval_every=args.eval_every, **arithmetic_settings(args))
+                    progress=not args.quiet, eval_every=args.eval_every, **arithmetic)
     if args.config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay --iterations
         if args.optimizer != "adagrad":
             raise ValueError("--config sultani fixes the optimiser (Adagrad, lr 0.01); drop --optimizer")

@@ -36,6 +36,7 @@ from tqdm import tqdm
 from . import memory, metrics
 from .dataset import VADDataset
 from .frames import frame_scores
+from .cudagraph import GraphedStep
 from .fused import training_scores
 from .losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
 from .model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
@@ -107,6 +108,12 @@ class TrainConfig:
         trained in 12-22 % less time that way on the CPU measured (README "Performance").
         Process-wide and lasting; the arithmetic is unchanged (bit-identical scores). ``False``
         leaves the C library's defaults.
+    cuda_graph: ``False`` (default): each step's kernels are launched one by one from Python.
+        ``True`` (CUDA only, Adagrad only): the step after the host's batch draw is recorded once
+        as a CUDA graph and replayed (:mod:`cbmil.cudagraph`), to remove the launch overhead that
+        bounds a GPU step. Same arithmetic as the default up to float rounding (tested on the CPU
+        in its unrecorded form; the recorded form by ``tests/test_gpu.py``). Not the default:
+        not yet measured on a GPU (README "Performance").
     """
 
     iterations: int = 10_000
@@ -132,6 +139,7 @@ class TrainConfig:
     progress: bool = True
     fused: bool = False
     keep_memory: bool = True
+    cuda_graph: bool = False
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -147,6 +155,8 @@ class TrainConfig:
         if self.normalize_weights not in NORMALIZATIONS + (True, False):
             raise ValueError(f"TrainConfig.normalize_weights must be one of {NORMALIZATIONS}, "
                              f"got {self.normalize_weights!r}")
+        if self.cuda_graph and self.optimizer != "adagrad":
+            raise ValueError(f"TrainConfig.cuda_graph=True implements Adagrad only, got optimizer {self.optimizer!r}")
         if self.iterations < 0 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: iterations >= 0 and batch_size >= 1 expected, "
                              f"got {self.iterations} and {self.batch_size}")
@@ -203,8 +213,13 @@ def device_name(device: torch.device | str) -> str:
 
 def arithmetic_settings(args) -> dict:
     """The :class:`TrainConfig` fields set by the command line's arithmetic options (``--device``,
-    ``--precision``, ``--fused``, ``--release-memory``) from a parsed ``args``."""
-    return dict(device=args.device, precision=args.precision, fused=args.fused, keep_memory=not args.release_memory)
+    ``--precision``, ``--fused``, ``--release-memory``, ``--cuda-graph``) from a parsed ``args``.
+    ``--cuda-graph`` without a CUDA device is refused here, before any data is made or read."""
+    if args.cuda_graph and select_device(args.device).type != "cuda":
+        raise ValueError(f"--cuda-graph needs a CUDA device; --device {args.device} is "
+                         f"{select_device(args.device).type!r}")
+    return dict(device=args.device, precision=args.precision, fused=args.fused, keep_memory=not args.release_memory,
+                cuda_graph=args.cuda_graph)
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -250,6 +265,9 @@ class Trainer:
         if not self.variants or not self.seeds:
             raise ValueError("Trainer needs at least one variant and one seed")
         self.device = select_device(config.device)
+        if config.cuda_graph and self.device.type != "cuda":
+            raise ValueError(f"TrainConfig.cuda_graph=True needs a CUDA device; the device is {self.device.type!r} "
+                             f"(TrainConfig.device={config.device!r})")
         if config.keep_memory and self.device.type == "cpu":
             memory.keep_freed_memory()  # before the bags and the bank are allocated
         self.config = config = replace(config, precision=resolve_precision(config.precision, self.device))
@@ -283,6 +301,7 @@ class Trainer:
         keep_units = round((1.0 - config.dropout) * 2**16)
         self._threshold, self._scale = keep_units - 2**15, 2**16 / max(keep_units, 1)
         self.step_count = 0
+        self._graphed: GraphedStep | None = None
         self.history = {"step": [], "loss": [], "eval_step": [], "total_auc": [], "abnormal_auc": []}
         self.seconds = 0.0
 
@@ -291,9 +310,10 @@ class Trainer:
         return [f"{v.name} / seed {s}" for s in self.seeds for v in self.variants]
 
     # ------------------------------------------------------------------ one step
-    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each seed's next batch: features ``[S, 2B * 32, D]`` (abnormal bags first) and the
-        abnormal bags' classes ``[S, B]``."""
+    def draw(self) -> torch.Tensor:
+        """Each seed's next batch, drawn on the host: ``[S, 3B]`` int64, the rows of its 2B bags
+        (abnormal first; row ``(w * N + bag) * C + crop`` of the flat ``[W * N * C, 32 * D]``
+        view of :attr:`bags`) followed by the B abnormal bags' classes."""
         b, n_crops = self.config.batch_size, self.bags.shape[2]
         index, crops = [], []
         for g in self.batch_rng:
@@ -301,13 +321,23 @@ class Trainer:
                                     self.normal[torch.randperm(len(self.normal), generator=g)[:b]]]))
             crops.append(torch.randint(n_crops, (2 * b,), generator=g))
         index, crops = torch.stack(index), torch.stack(crops)  # [S, 2B]
-        rows = (self._world_start + index) * n_crops + crops  # row (w * N + bag) * C + crop of the flat view
-        # one host-to-device copy, then one gather of whole bags from the [W * N * C, 32 * D] view:
-        # index_select copies contiguous rows (several times faster than advanced indexing)
-        both = torch.cat([rows, self.classes[index[:, :b]]], dim=1).to(self.device)
+        rows = (self._world_start + index) * n_crops + crops
+        return torch.cat([rows, self.classes[index[:, :b]]], dim=1)
+
+    def gather(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The features ``[S, 2B * 32, D]`` and abnormal classes ``[S, B]`` of a drawn ``batch``
+        ``[S, 3B]`` (on the training device)."""
+        b = self.config.batch_size
+        # one gather of whole bags: index_select copies contiguous rows (several times faster
+        # than advanced indexing)
         flat = self.bags.view(-1, self.bags.shape[3] * self.bags.shape[4])
-        x = flat.index_select(0, both[:, :2 * b].flatten())
-        return x.view(len(self.seeds), -1, self.bags.shape[4]), both[:, 2 * b:]
+        x = flat.index_select(0, batch[:, :2 * b].flatten())
+        return x.view(len(self.seeds), -1, self.bags.shape[4]), batch[:, 2 * b:]
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each seed's next batch: features ``[S, 2B * 32, D]`` (abnormal bags first) and the
+        abnormal bags' classes ``[S, B]`` (:meth:`draw`, one host-to-device copy, :meth:`gather`)."""
+        return self.gather(self.draw().to(self.device))
 
     def masks(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Inverted-dropout masks ``([S, R, H1], [S, R, H2])``, one pair per seed.
@@ -348,14 +378,22 @@ class Trainer:
 
         The phases, in the order they draw random numbers: :meth:`sample` (bags and crops),
         :meth:`masks` (dropout), :meth:`scores`, :meth:`loss`, the backward, the optimiser.
+        With ``config.cuda_graph`` the same phases after the draw are one recorded CUDA graph
+        (:class:`cbmil.cudagraph.GraphedStep`).
         """
-        x, classes = self.sample()
-        loss = self.loss(self.scores(x, self.masks(x.shape[1])), classes)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.sum().backward()  # models share no parameter: each gets its own gradient
-        self.optimizer.step()
+        if self.config.cuda_graph:
+            if self._graphed is None:  # recorded at the first step (and again after a load)
+                self._graphed = GraphedStep(self)
+            loss = self._graphed.step()
+        else:
+            x, classes = self.sample()
+            loss = self.loss(self.scores(x, self.masks(x.shape[1])), classes)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.sum().backward()  # models share no parameter: each gets its own gradient
+            self.optimizer.step()
+            loss = loss.detach()
         self.step_count += 1
-        return loss.detach()
+        return loss
 
     # ------------------------------------------------------------------ the loop
     def run(self, iterations: int | None = None, checkpoint: str | Path | None = None,
@@ -406,6 +444,7 @@ class Trainer:
                              f"{state['seeds']} / {[v['name'] for v in state['variants']]}")
         self.bank.load_state_dict(state["bank"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self._graphed = None  # a recorded step holds the old optimiser state: record afresh
         self.step_count, self.history, self.seconds = state["step"], state["history"], state["seconds"]
         for g, s in zip(self.batch_rng, state["batch_rng"]):
             g.set_state(s)

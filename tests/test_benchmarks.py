@@ -22,3 +22,7 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
     assert figures["step_seconds"] > 0 and figures["limit_gflops"] > 0
     with open(ROOT / "gpu_check_out" / "selection_bias" / "selection_bias.csv") as fh:
         assert len(fh.read().splitlines()) == 1 + 2 * 5  # header + MIL and 4 betas x 2 seeds
+    schedule = json.loads((ROOT / "gpu_check_out" / "schedule" / "schedule_check.json").read_text())
+    assert set(schedule["train_seconds"]) == {"eager-fp32", "eager-bf16"} and schedule["models"] == 10
+    for way in schedule["train_seconds"]:  # each way's study, for compare_precision.py
+        assert json.loads((ROOT / "gpu_check_out" / "schedule" / way / "runs.json").read_text())["seeds"] == [0, 1]

@@ -60,3 +60,35 @@ def test_bf16_on_cuda_tracks_fp32(tiny):
     assert (bf16.bank.w1 - fp32.bank.w1).norm() < 0.4 * (fp32.bank.w1 - start).norm()
     scores = score_snippets(bf16.bank, tiny.test_snippets)
     assert np.abs(scores - score_snippets(fp32.bank, tiny.test_snippets)).max() < 0.05
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_graph_trains_the_eager_models(tiny, precision):
+    # the recorded step replays gather, masks (registered generators), scores, loss, gradients and
+    # Adagrad: same batches, same masks, same updates as eager steps, up to float rounding
+    variants, seeds = [Variant("MIL"), Variant("CB", 0.99)], [0, 1]
+    start = Trainer(tiny, variants, seeds, config("cuda", precision=precision)).bank.w1.detach().clone()
+    eager = Trainer(tiny, variants, seeds, config("cuda", iterations=20, precision=precision)).run()
+    graphed = Trainer(tiny, variants, seeds, config("cuda", iterations=20, precision=precision, cuda_graph=True)).run()
+    assert graphed._graphed is not None and graphed._graphed.graph is not None
+    assert (eager.bank.w1 - start).abs().max() > 1e-3
+    scores = [score_snippets(t.bank, tiny.test_snippets) for t in (graphed, eager)]
+    if precision == "fp32":
+        for a, b in zip(graphed.bank.parameters(), eager.bank.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(graphed.history["loss"], eager.history["loss"], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(scores[0], scores[1], rtol=0, atol=1e-4)
+    else:  # a last-bit difference of Adagrad's rounding can flip a weight's bf16 rounding
+        assert (graphed.bank.w1 - eager.bank.w1).norm() < 0.05 * (eager.bank.w1 - start).norm()
+        np.testing.assert_allclose(scores[0], scores[1], rtol=0, atol=1e-3)
+
+
+def test_cuda_graph_checkpoint_resumes_eagerly(tiny, tmp_path):
+    # the generators' states after k replays are those after k eager steps: a checkpoint taken
+    # from graphed training resumes eagerly to the models of eager training
+    eager = Trainer(tiny, [Variant("MIL")], [3], config("cuda", iterations=12)).run()
+    Trainer(tiny, [Variant("MIL")], [3], config("cuda", iterations=6, cuda_graph=True)).run(
+        checkpoint=tmp_path / "half.pt")
+    resumed = Trainer(tiny, [Variant("MIL")], [3], config("cuda", iterations=12)).load(tmp_path / "half.pt").run()
+    for a, b in zip(resumed.bank.parameters(), eager.bank.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,138 @@
+"""The CUDA-graph step (cbmil.cudagraph) in its unrecorded form, against the reference step.
+
+The recording itself needs a CUDA device (tests/test_gpu.py); here, on any machine: the
+hand-written Adagrad is torch's, and the fixed-buffer step (host draw -> buffer -> gather,
+masks, scores, loss, autograd.grad, Adagrad) trains the same models as Trainer.step.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from cbmil.cudagraph import GraphedStep, adagrad_update
+from cbmil.synthetic import make_dataset
+from cbmil.train import TrainConfig, Trainer, paper_variants, score_bank
+from cbmil.ucf_crime import CLASSES
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_dataset("ci", seed=2, train_counts={c: 3 for c in CLASSES} | {"Normal": 30},
+                        test_counts={c: 1 for c in CLASSES} | {"Normal": 3}, max_snippets=60)
+
+
+def config(**kw):
+    return TrainConfig(**{"iterations": 20, "batch_size": 6, "progress": False, "device": "cpu", "precision": "fp32",
+                          **kw})
+
+
+def unrecorded(trainer: Trainer, steps: int) -> Trainer:
+    """``steps`` steps of ``trainer`` through the fixed-buffer step, run eagerly."""
+    graphed = GraphedStep(trainer, capture=False)
+    for _ in range(steps):
+        loss = graphed.step()
+        trainer.step_count += 1
+        trainer.history["loss"].append(loss.tolist())
+    return trainer
+
+
+@pytest.mark.parametrize("fused_kernel", [False, True])
+def test_adagrad_update_is_torch_adagrad(fused_kernel):
+    # two groups (decay on kernels only, biases free) as TrainConfig(decay="kernels") builds them
+    gen = torch.Generator().manual_seed(0)
+    start = [torch.randn(7, 5, generator=gen), torch.randn(5, generator=gen)]
+    ours = [torch.nn.Parameter(p.clone()) for p in start]
+    ref = [torch.nn.Parameter(p.clone()) for p in start]
+
+    def groups(ps):
+        return [{"params": [ps[0]], "weight_decay": 2e-3}, {"params": [ps[1]], "weight_decay": 0.0}]
+
+    opt_ours = torch.optim.Adagrad(groups(ours), lr=0.05, eps=1e-8)
+    opt_ref = torch.optim.Adagrad(groups(ref), lr=0.05, eps=1e-8, fused=fused_kernel)
+    for _ in range(10):
+        grads = [torch.randn(p.shape, generator=gen) for p in start]
+        adagrad_update(opt_ours, dict(zip(ours, grads)))
+        for p, g in zip(ref, grads):
+            p.grad = g.clone()
+        opt_ref.step()
+    for a, b, before in zip(ours, ref, start):
+        assert (a - before).abs().max() > 0.05  # the updates moved the weights
+        assert (a - b).abs().max() < 1e-6
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(opt_ours.state[a]["sum"], opt_ref.state[b]["sum"], rtol=1e-6, atol=0)
+
+
+def test_adagrad_update_refuses_what_it_does_not_implement():
+    p = torch.nn.Parameter(torch.ones(3))
+    with pytest.raises(ValueError, match="lr_decay"):
+        adagrad_update(torch.optim.Adagrad([p], lr_decay=0.1), {p: torch.ones(3)})
+
+
+@pytest.mark.parametrize("settings", [{}, {"fused": True}, {"decay": "kernels", "layer2": "linear"}])
+def test_fixed_buffer_step_trains_the_reference_models(tiny, settings):
+    variants, seeds = paper_variants((0.9, 0.9999)), [0, 3]
+    eager = Trainer(tiny, variants, seeds, config(**settings)).run()
+    start = Trainer(tiny, variants, seeds, config(**settings)).bank.w1.detach().clone()
+    graphed = unrecorded(Trainer(tiny, variants, seeds, config(**settings)), 20)
+    assert (eager.bank.w1 - start).abs().max() > 1e-3  # training did change the weights
+    np.testing.assert_allclose(score_bank(graphed.bank, tiny)[0], score_bank(eager.bank, tiny)[0], rtol=0, atol=1e-5)
+    for a, b in zip(graphed.bank.parameters(), eager.bank.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    # per-model losses of every step: same batches and dropout masks, drawn in the same order
+    eager_losses = [h for h in eager.history["loss"]]
+    np.testing.assert_allclose(graphed.history["loss"][9::10], eager_losses, rtol=1e-5, atol=1e-7)
+
+
+def test_fixed_buffer_step_on_one_world_per_seed(tiny):
+    worlds = [tiny, make_dataset("ci", seed=5, train_counts={c: 3 for c in CLASSES} | {"Normal": 30},
+                                 test_counts={c: 1 for c in CLASSES} | {"Normal": 3}, max_snippets=60)]
+    variants = paper_variants((0.99,))
+    eager = Trainer(worlds, variants, [0, 1], config(iterations=8)).run()
+    graphed = unrecorded(Trainer(worlds, variants, [0, 1], config(iterations=8)), 8)
+    for a, b in zip(score_bank(graphed.bank, worlds), score_bank(eager.bank, worlds)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+def test_checkpoint_of_the_fixed_buffer_step_resumes_as_eager(tiny, tmp_path):
+    variants, seeds = paper_variants((0.99,)), [4]
+    eager = Trainer(tiny, variants, seeds, config(iterations=12)).run()
+    half = unrecorded(Trainer(tiny, variants, seeds, config(iterations=12)), 6)
+    half.save(tmp_path / "half.pt")
+    state = torch.load(tmp_path / "half.pt", weights_only=False)
+    assert all(float(s["step"]) == 6 for s in state["optimizer"]["state"].values())  # step counts kept true
+    resumed = Trainer(tiny, variants, seeds, config(iterations=12)).load(tmp_path / "half.pt").run()
+    assert resumed.step_count == 12
+    for a, b in zip(resumed.bank.parameters(), eager.bank.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_cuda_graph_is_opt_in_and_refuses_what_it_cannot_do(tiny):
+    assert TrainConfig().cuda_graph is False
+    with pytest.raises(ValueError, match="needs a CUDA device.*'cpu'"):
+        Trainer(tiny, paper_variants(()), [0], config(cuda_graph=True))
+    with pytest.raises(ValueError, match="Adagrad only.*'adam'"):
+        config(cuda_graph=True, optimizer="adam")
+    trainer = Trainer(tiny, paper_variants(()), [0], config())
+    with pytest.raises(ValueError, match="CUDA graph needs a CUDA device"):
+        GraphedStep(trainer, capture=True)
+    adam = Trainer(tiny, paper_variants(()), [0], config(optimizer="adam"))
+    with pytest.raises(ValueError, match="Adagrad only"):
+        GraphedStep(adam, capture=False)
+
+
+def test_draw_then_gather_is_sample(tiny):
+    a = Trainer(tiny, paper_variants(()), [0, 1], config())
+    b = Trainer(tiny, paper_variants(()), [0, 1], config())
+    x, classes = a.sample()
+    y, classes_b = b.gather(b.draw())
+    assert torch.equal(x, y) and torch.equal(classes, classes_b)
+    assert x.shape == (2, 2 * 6 * 32, tiny.dim) and classes.shape == (2, 6)
+
+
+@pytest.mark.parametrize("command", [["reproduce", "--preset", "full"], ["imbalance"], ["strength"]])
+def test_cuda_graph_flag_is_refused_on_cpu_before_any_work(command, tmp_path, capsys):
+    from cbmil import cli
+
+    assert cli.main([*command, "--cuda-graph", "--device", "cpu", "--out", str(tmp_path / "out")]) == 2
+    assert "--cuda-graph needs a CUDA device; --device cpu is 'cpu'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before making data or writing anything
