@@ -34,9 +34,9 @@ import torch
 from tqdm import tqdm
 
 from . import memory, metrics
+from .cudagraph import GraphedStep
 from .dataset import VADDataset
 from .frames import frame_scores
-from .cudagraph import GraphedStep
 from .fused import training_scores
 from .losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
 from .model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision

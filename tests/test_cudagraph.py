@@ -136,3 +136,31 @@ def test_cuda_graph_flag_is_refused_on_cpu_before_any_work(command, tmp_path, ca
     assert cli.main([*command, "--cuda-graph", "--device", "cpu", "--out", str(tmp_path / "out")]) == 2
     assert "--cuda-graph needs a CUDA device; --device cpu is 'cpu'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before making data or writing anything
+
+
+def test_trainer_dispatches_to_the_graphed_step_and_records_afresh_after_a_load(tiny, tmp_path, monkeypatch):
+    # Trainer's side of --cuda-graph, run on the CPU with the step left unrecorded: the first step
+    # builds the graphed step, later steps reuse it, a load (new optimiser state) drops it
+    import dataclasses
+
+    import cbmil.train as train_module
+
+    built = []
+
+    def unrecorded_graphed_step(trainer):
+        built.append(GraphedStep(trainer, capture=False))
+        return built[-1]
+
+    monkeypatch.setattr(train_module, "GraphedStep", unrecorded_graphed_step)
+    variants, seeds = paper_variants((0.99,)), [1, 2]
+    trainer = Trainer(tiny, variants, seeds, config(iterations=12))
+    trainer.config = dataclasses.replace(trainer.config, cuda_graph=True)  # as a CUDA trainer would have it
+    trainer.run(iterations=6, checkpoint=tmp_path / "half.pt")
+    assert len(built) == 1 and trainer.step_count == 6
+    trainer.load(tmp_path / "half.pt")
+    trainer.run()
+    assert len(built) == 2 and trainer.step_count == 12
+    eager = Trainer(tiny, variants, seeds, config(iterations=12)).run()
+    for a, b in zip(trainer.bank.parameters(), eager.bank.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(trainer.history["loss"][-1], eager.history["loss"][-1], rtol=1e-5, atol=1e-7)
