@@ -105,3 +105,12 @@ def test_rank_correlation_gives_tied_counts_their_mean_rank(grid):
     assert cell["mil_spearman_rho"] == pytest.approx(by_hand, abs=1e-12)
     arbitrary = np.corrcoef(np.argsort(np.argsort(counts)), np.argsort(np.argsort(auc)))[0, 1]
     assert arbitrary != pytest.approx(by_hand, abs=1e-6)  # breaking ties by position gives another number
+
+
+def test_run_cell_adds_its_training_time_to_timing():
+    config = TrainConfig(iterations=2, batch_size=6, progress=False, device="cpu", precision="fp32")
+    timing = {}
+    run_cell("ci", "uniform", 0.0, (0.9999,), 2, config, timing=timing, **SMALL)
+    first = timing["train_seconds"]
+    run_cell("ci", "uniform", 0.0, (0.9999,), 2, config, timing=timing, **SMALL)
+    assert 0 < first < timing["train_seconds"]
