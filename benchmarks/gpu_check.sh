@@ -16,6 +16,10 @@
 #   bash benchmarks/gpu_check.sh [--parts "tests schedule bench"] [OUT]   # on a CUDA machine; files under OUT
 #   bash benchmarks/gpu_check.sh --device cpu [OUT]     # CPU smoke test with tiny sizes, no graph (CI runs it)
 # Every part runs even if an earlier one failed; the exit status is that of the first failure.
+# Time on an H100/H200-class machine, estimated from the v1 log (results/gpu_h200) and this CPU's data
+# generation, not measured as a whole: tests ~1 min; schedule ~5-6 min (five full worlds made once, ~1.5 min,
+# then four trainings and evaluations); bench ~1-2 min; fused and selection ~2-3 min each; grid the longest
+# (45 worlds made on the CPU). With a 10-minute limit per command: --parts "tests schedule bench" first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}

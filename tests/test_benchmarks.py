@@ -26,3 +26,12 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
     assert set(schedule["train_seconds"]) == {"eager-fp32", "eager-bf16"} and schedule["models"] == 10
     for way in schedule["train_seconds"]:  # each way's study, for compare_precision.py
         assert json.loads((ROOT / "gpu_check_out" / "schedule" / way / "runs.json").read_text())["seeds"] == [0, 1]
+
+
+def test_gpu_check_runs_only_the_parts_asked_for(tmp_path):
+    run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--device", "cpu", "--parts", "schedule",
+                          str(tmp_path)], capture_output=True, text=True, env={**os.environ, "PY": sys.executable},
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["schedule"]
+    assert "compare_precision.py" in run.stderr  # the schedule part's seed-by-seed comparison ran
