@@ -79,7 +79,7 @@ class GraphedStep:
         if capture and trainer.device.type != "cuda":
             raise ValueError(f"a CUDA graph needs a CUDA device; this trainer trains on {trainer.device.type!r} "
                              "(TrainConfig.cuda_graph=True needs device 'cuda')")
-        self.trainer, self.captured = trainer, capture
+        self.trainer = trainer
         b = trainer.config.batch_size
         self.batch = torch.zeros((len(trainer.seeds), 3 * b), dtype=torch.int64, device=trainer.device)
         self.params = [p for group in trainer.optimizer.param_groups for p in group["params"]]
@@ -102,7 +102,7 @@ class GraphedStep:
         adagrad_update(tr.optimizer, dict(zip(self.params, grads)))
         return loss.detach()
 
-    def _snapshot(self) -> list:
+    def _snapshot(self) -> tuple[list, list, list]:
         tr = self.trainer
         return ([p.detach().clone() for p in self.params],
                 [tr.optimizer.state[p]["sum"].clone() for p in self.params],
@@ -135,7 +135,7 @@ class GraphedStep:
         torch.cuda.current_stream(tr.device).wait_stream(side)
         torch.cuda.synchronize(tr.device)
         self._restore(saved)
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, stream=side):  # recorded on the stream the warm-up ran on
             self.losses = self._body()
         torch.cuda.synchronize(tr.device)
         self._restore(saved)  # capture records kernels without running them; restore regardless
