@@ -214,19 +214,35 @@ def device_name(device: torch.device | str) -> str:
 def arithmetic_settings(args) -> dict:
     """The :class:`TrainConfig` fields set by the command line's arithmetic options (``--device``,
     ``--precision``, ``--fused``, ``--release-memory``, ``--cuda-graph``) from a parsed ``args``.
-    ``--cuda-graph`` without a CUDA device is refused here, before any data is made or read."""
-    if args.cuda_graph and select_device(args.device).type != "cuda":
-        raise ValueError(f"--cuda-graph needs a CUDA device; --device {args.device} is "
-                         f"{select_device(args.device).type!r}")
+    A device that does not exist here, or ``--cuda-graph`` without a CUDA device, is refused here,
+    before any data is made or read."""
+    device = select_device(args.device)
+    if args.cuda_graph and device.type != "cuda":
+        raise ValueError(f"--cuda-graph needs a CUDA device; --device {args.device} is {device.type!r}")
     return dict(device=args.device, precision=args.precision, fused=args.fused, keep_memory=not args.release_memory,
                 cuda_graph=args.cuda_graph)
 
 
 def select_device(name: str = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; otherwise the named device."""
+    """``"auto"``: CUDA when available, else CPU; otherwise the named device (``"cpu"``,
+    ``"cuda"``, ``"cuda:1"``, ...), which must exist here: a CUDA device without CUDA, or a
+    name torch does not know, raises ``ValueError`` naming it."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device {name!r} is not a device name: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "built without CUDA" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, no GPU visible"
+            raise ValueError(f"device {name!r}: CUDA is not available here (torch {torch.__version__}, {build}); "
+                             "use --device cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type != "cpu":
+        raise ValueError(f"device {name!r}: the kit trains on cpu or cuda")
+    return device
 
 
 def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, normalize="classes") -> torch.Tensor:

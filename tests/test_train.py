@@ -125,6 +125,28 @@ def test_config_validation_and_device():
     assert select_device("cpu").type == "cpu"
 
 
+
+def test_a_device_that_is_not_here_is_refused_by_name():
+    with pytest.raises(ValueError, match="'gpu' is not a device name"):
+        select_device("gpu")
+    with pytest.raises(ValueError, match="'mps': the kit trains on cpu or cuda"):
+        select_device("mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'cuda': CUDA is not available here"):
+            select_device("cuda")
+    else:
+        with pytest.raises(ValueError, match="CUDA device"):
+            select_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_the_command_line_refuses_a_missing_device_before_any_work(tmp_path, capsys):
+    from cbmil import cli
+
+    assert cli.main(["reproduce", "--preset", "full", "--device", "gpu", "--out", str(tmp_path / "out")]) == 2
+    assert "device 'gpu' is not a device name" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_crop_mean_uses_the_crop_average():
     data = make_dataset("ci", seed=0, train_counts=TINY, test_counts={c: 1 for c in CLASSES} | {"Normal": 3},
                         max_snippets=30)
