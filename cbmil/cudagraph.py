@@ -29,7 +29,7 @@ What a graph needs, and how the step provides it:
 ``GraphedStep(trainer, capture=False)`` runs the same static-buffer step eagerly, on any
 device: that is how ``make test`` checks on the CPU that it is the reference step (same scores
 after 20 steps within float tolerance). The recording itself can only run on a CUDA device
-(``tests/test_gpu.py``, ``benchmarks/gpu_check.sh``).
+(``tests/test_gpu.py``, ``benchmarks/gpu_check.sh``); as written it has not yet run on one.
 """
 
 from __future__ import annotations

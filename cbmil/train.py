@@ -111,9 +111,9 @@ class TrainConfig:
     cuda_graph: ``False`` (default): each step's kernels are launched one by one from Python.
         ``True`` (CUDA only, Adagrad only): the step after the host's batch draw is recorded once
         as a CUDA graph and replayed (:mod:`cbmil.cudagraph`), to remove the launch overhead that
-        bounds a GPU step. Same arithmetic as the default up to float rounding (tested on the CPU
-        in its unrecorded form; the recorded form by ``tests/test_gpu.py``). Not the default:
-        not yet measured on a GPU (README "Performance").
+        bounds a GPU step. Same arithmetic as the default up to float rounding: tested on the CPU
+        in its unrecorded form; the recorded form's tests (``tests/test_gpu.py``) have not yet run
+        on a GPU. Not the default: not yet measured on a GPU (README "Performance").
     """
 
     iterations: int = 10_000
