@@ -5,7 +5,7 @@ on frames and compute Total, per-class and Abnormal AUC (target: under 1.5 s on 
 
 The test set has UCF-Crime's 290 videos (its class counts) and 1,111,808 frames = 69,488
 16-frame snippets, with lengths drawn log-normally and scaled to that total. The kit evaluates
-in a process where training has made glibc keep freed memory (:mod:`cbmil.memory`), so this
+in a process where training has made glibc keep freed memory (:mod:`cbmil.accel.memory`), so this
 benchmark sets the same (scoring reads the snippets in chunks of 8,192 rows, 67 MB at D = 2048,
 each mapped afresh under glibc's defaults); ``--release-memory`` times it under those defaults.
 """
@@ -19,12 +19,13 @@ import time
 import numpy as np
 from timing import MIN_REPEATS, record, show, spread
 
-from cbmil import memory, metrics
-from cbmil.dataset import offsets_from_lengths
-from cbmil.frames import frame_ground_truth, frame_scores
+from cbmil.accel import memory
+from cbmil.eval import metrics
+from cbmil.data.dataset import offsets_from_lengths
+from cbmil.data.frames import frame_ground_truth, frame_scores
 from cbmil.model import ScorerBank
 from cbmil.train import score_snippets, select_device
-from cbmil.ucf_crime import LABELS, TEST_COUNTS, class_index
+from cbmil.data.ucf_crime import LABELS, TEST_COUNTS, class_index
 
 FRAMES = 1_111_808
 
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeats", type=int, default=MIN_REPEATS, help=f"timings (at least {MIN_REPEATS})")
-    parser.add_argument("--release-memory", action="store_true", help="leave glibc's defaults (cbmil.memory)")
+    parser.add_argument("--release-memory", action="store_true", help="leave glibc's defaults (cbmil.accel.memory)")
     args = parser.parse_args()
     kept = False if args.release_memory else memory.keep_freed_memory()
     rng = np.random.default_rng(0)
@@ -74,7 +75,7 @@ def main() -> None:
         print(json.dumps(out))
         return
     print(f"{out['videos']} test videos, {out['snippets']:,} snippets, {out['frames']:,} frames, D = {args.dim}, {device}, "
-          f"freed memory {'kept (cbmil.memory)' if kept else 'released'}")
+          f"freed memory {'kept (cbmil.accel.memory)' if kept else 'released'}")
     print(f"{'score all snippets':<48}{show(out, 'score_seconds', 1, 's')}")
     print(f"{'frames + Total/per-class/Abnormal AUC, AP, FAR':<48}{show(out, 'frames_and_metrics_seconds', 1, 's')}")
     print(f"{'evaluation in all':<48}{show(out, 'total_seconds', 1, 's')}")

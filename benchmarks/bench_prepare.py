@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from timing import MIN_REPEATS, interleaved_times, record, show
 
-from cbmil.synthetic import write_feature_folders
-from cbmil.ucf_crime import CLASSES
+from cbmil.data.synthetic import write_feature_folders
+from cbmil.data.ucf_crime import CLASSES
 
 
 def main() -> None:

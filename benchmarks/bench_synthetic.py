@@ -11,7 +11,7 @@ import time
 
 from timing import MIN_REPEATS, record, show, spread
 
-from cbmil.synthetic import make_dataset
+from cbmil.data.synthetic import make_dataset
 
 
 def main() -> None:

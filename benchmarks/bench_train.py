@@ -19,7 +19,7 @@ computed from the medians of the same run.
 * the kit's step for one model (the paper's batch: 30 + 30 bags of 32 segments), in seconds and
   in GFLOP/s counting the FLOPs really executed (layer 1 forward and weight gradient — the input
   needs no gradient — plus layers 2 and 3), and its ratio to the limit of the same precision;
-* the same step through the fused training pass (``TrainConfig(fused=True)``, :mod:`cbmil.fused`,
+* the same step through the fused training pass (``TrainConfig(fused=True)``, :mod:`cbmil.accel.fused`,
   the backward written out) for one model and for 20 vectorized: ``fused_speedup`` and
   ``fused_speedup_m20`` = autograd (the default) / fused;
 * where one model's step goes: each phase of ``Trainer.step`` (gather of the batch, dropout
@@ -28,11 +28,11 @@ computed from the medians of the same run.
   of the phases' medians minus that of the products: what fusing could still remove;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
 * on CUDA, the same one-model and 20-model steps recorded as a CUDA graph
-  (``TrainConfig(cuda_graph=True)``, :mod:`cbmil.cudagraph`): ``graph_speedup`` and
+  (``TrainConfig(cuda_graph=True)``, :mod:`cbmil.accel.cudagraph`): ``graph_speedup`` and
   ``graph_speedup_m20`` = launched kernel by kernel / replayed, and ``graphed_ratio_to_limit``;
 * the page faults of one 20-model step (``vectorized_m20_page_faults_per_step``): with
   ``--release-memory`` (``TrainConfig(keep_memory=False)``) each step maps its large activations
-  afresh (see :mod:`cbmil.memory`); by default they are reused;
+  afresh (see :mod:`cbmil.accel.memory`); by default they are reused;
 * a public-style loop on the same files (CPU only), as public UCF-Crime MIL code runs: a batch
   of 30 + 30 videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled,
   DataLoaders re-created every step, each of the 10 crops its own bag (so 300 + 300 bags per
@@ -55,13 +55,14 @@ import numpy as np
 import torch
 from timing import MIN_REPEATS, interleaved_times, record, show, spread, sync, timed
 
-from cbmil import dataset, memory
+from cbmil.data import dataset
+from cbmil.accel import memory
 from cbmil.losses import mil_ranking_loss
 from cbmil.model import DTYPES, Scorer, native_bf16
-from cbmil.prepare import prepare
-from cbmil.synthetic import write_feature_folders
+from cbmil.data.prepare import prepare
+from cbmil.data.synthetic import write_feature_folders
 from cbmil.train import TrainConfig, Trainer, device_name, paper_variants, select_device
-from cbmil.ucf_crime import CLASSES
+from cbmil.data.ucf_crime import CLASSES
 
 H1, H2, BAGS, SEGMENTS = 512, 32, 30, 32
 
@@ -261,7 +262,7 @@ def main() -> None:
         abnormal = VideoFolder([f for f in files if not f.name.startswith("Normal")])
         normal = VideoFolder([f for f in files if f.name.startswith("Normal")])
         # the public loop is a CPU-side data path; timed on CPU only. It runs in this process, so with
-        # the kit's memory setting (cbmil.memory) where that is in force: a faster loop than the same
+        # the kit's memory setting (cbmil.accel.memory) where that is in force: a faster loop than the same
         # code under glibc's defaults, i.e. the kit's speed-up over it is if anything understated
         if device.type == "cpu":
             model = Scorer(args.dim)
@@ -303,7 +304,7 @@ def main() -> None:
             print(f"{f'{m} models vectorized':<44}{show(out, key(precision, f'vectorized_m{m}_step_seconds'))}  "
                   f"= {k(f'vectorized_m{m}_cost_ratio'):.2f} x {m} single steps")
         print(f"{'  page faults of one 20-model step':<44}{k('vectorized_m20_page_faults_per_step'):10.0f} "
-              f"(freed memory {'kept for reuse' if out['keep_memory'] else 'released'}: cbmil.memory)")
+              f"(freed memory {'kept for reuse' if out['keep_memory'] else 'released'}: cbmil.accel.memory)")
         print(f"{'20 models vectorized, fused pass':<44}{show(out, key(precision, 'fused_vectorized_m20_step_seconds'))}  "
               f"{k('fused_speedup_m20'):.2f} x the speed of autograd")
         if key(precision, "graph_speedup") in out:

@@ -5,7 +5,7 @@ studies to compare seed by seed (``compare_precision.py``).
                                         [--iterations 10000] [--ways graph-fp32 eager-fp32 ...]
 
 A way is ``<step>-<precision>``: ``eager`` (kernels launched one by one, the default),
-``graph`` (``--cuda-graph``, :mod:`cbmil.cudagraph`, CUDA only) or ``fused`` (``--fused``), with
+``graph`` (``--cuda-graph``, :mod:`cbmil.accel.cudagraph`, CUDA only) or ``fused`` (``--fused``), with
 layer 1 in ``fp32`` or ``bf16``. The worlds (one synthetic world per seed, as ``cbmil reproduce``
 makes them) are generated once and every way trains MIL + CB-MIL at the paper's four betas on
 them, so the studies differ by the way of training only. Each way's tables and ``runs.json`` go to
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from cbmil import paper
-from cbmil.reproduce import PRESETS, run_study, synthetic_worlds, write_outputs
+from cbmil.study import paper
+from cbmil.study.reproduce import PRESETS, run_study, synthetic_worlds, write_outputs
 from cbmil.train import TrainConfig, device_name, select_device
 
 STEPS = {"eager": {}, "graph": {"cuda_graph": True}, "fused": {"fused": True}}

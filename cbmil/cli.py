@@ -9,9 +9,9 @@ import importlib
 import json
 import sys
 
-from . import dataset as ds
-from .paper import BETAS
-from .sources import load_source
+from cbmil.data import dataset as ds
+from cbmil.study.paper import BETAS
+from cbmil.data.sources import load_source
 
 
 def _summary(args) -> int:
@@ -33,7 +33,7 @@ def _summary(args) -> int:
 
 
 def _prepare(args) -> int:
-    from .prepare import prepare
+    from cbmil.data.prepare import prepare
     out = prepare(args.train_dir, args.test_dir, args.annotations_dir, args.out,
                   crop_mean=args.crop_mean, frame_counts=args.frame_counts, progress=not args.quiet)
     data = ds.load(out)
@@ -87,7 +87,7 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
     add_arithmetic_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=_run("reproduce"))
+    parser.set_defaults(func=_run("study.reproduce"))
 
 
 def add_arithmetic_arguments(parser) -> None:
@@ -96,15 +96,15 @@ def add_arithmetic_arguments(parser) -> None:
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                         help="arithmetic of layer 1; auto = bf16 where the CPU/GPU has bf16 matrix units")
     parser.add_argument("--fused", action="store_true",
-                        help="train with the fused training pass (cbmil.fused: backward written out) instead of "
+                        help="train with the fused training pass (cbmil.accel.fused: backward written out) instead of "
                              "autograd through the scorer module (the reference; same scores up to float rounding)")
     parser.add_argument("--release-memory", action="store_true",
                         help="leave the C library's memory defaults: large blocks freed to the system every step "
                              "(slower for many models on a CPU; by default freed memory is kept for reuse, "
-                             "cbmil.memory)")
+                             "cbmil.accel.memory)")
     parser.add_argument("--cuda-graph", action="store_true",
                         help="CUDA only: record each training step once as a CUDA graph and replay it "
-                             "(cbmil.cudagraph; removes the kernel-launch overhead of small steps)")
+                             "(cbmil.accel.cudagraph; removes the kernel-launch overhead of small steps)")
     parser.add_argument("--device", default="auto")
 
 
@@ -182,32 +182,32 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--gt", required=True, help="frame ground truth .npy: one 0/1 per frame, videos in list order")
     add_list_arguments(aud)
     aud.add_argument("--json", action="store_true", help="print one JSON object")
-    aud.set_defaults(func=_run("groundtruth", "main_audit"))
+    aud.set_defaults(func=_run("interop.groundtruth", "main_audit"))
 
     exp = data_sub.add_parser("export-gt", help="write the frame ground truth of a .list file's videos, in its order")
     add_list_arguments(exp)
     exp.add_argument("--out", required=True, help=".npy file to write")
     exp.add_argument("--dtype", default="float32", choices=["float32", "float64", "uint8"],
                      help="dtype of the 0/1 labels (default float32, like the public arrays)")
-    exp.set_defaults(func=_run("groundtruth", "main_export_gt"))
+    exp.set_defaults(func=_run("interop.groundtruth", "main_export_gt"))
 
     rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
     add_reproduce_arguments(rep)
 
     imb = sub.add_parser("imbalance", help="MIL vs CB-MIL over a grid of training-split imbalance x class overlap")
     add_imbalance_arguments(imb)
-    imb.set_defaults(func=_run("imbalance"))
+    imb.set_defaults(func=_run("study.imbalance"))
 
     st = sub.add_parser("strength", help="the generator examined: MIL's per-class AUC and localisation against "
                                          "class strength, for several values of context")
     add_strength_arguments(st)
-    st.set_defaults(func=_run("strength"))
+    st.set_defaults(func=_run("study.strength"))
 
     tab = sub.add_parser("tables", help="rebuild Tables 1-2 and figures from a study's runs.json (no training)")
     tab.add_argument("runs", help="runs.json written by `cbmil reproduce`")
     tab.add_argument("--out", help="folder for the tables (default: the folder of runs.json)")
     tab.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
-    tab.set_defaults(func=_run("reproduce", "tables_main"))
+    tab.set_defaults(func=_run("study.reproduce", "tables_main"))
 
     plan = sub.add_parser("plan-seeds", help="smallest number of paired seeds that resolves a difference")
     plan.add_argument("--sd", type=float, help="standard deviation of the per-seed differences")
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--power", type=float, default=0.8, help="power to reach (default 0.8)")
     plan.add_argument("--runs", help="runs.json of a study: take SD (in pp) from its per-seed differences to MIL")
     plan.add_argument("--json", action="store_true", help="print JSON: {seeds, power} (a list of rows with --runs)")
-    plan.set_defaults(func=_run("planning"))
+    plan.set_defaults(func=_run("study.planning"))
 
     ev = sub.add_parser("evaluate", help="saved scores under every evaluation protocol, and how far each choice "
                                          "moves the headline")
@@ -230,8 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--name", help="model name for --frame-scores (default: the file name)")
     ev.add_argument("--threshold", type=float, default=0.5, help="threshold of the false-alarm rate (default 0.5)")
     ev.add_argument("--json", action="store_true",
-                    help="print one JSON object {model: {metric: value}} (metric names: cbmil/protocols.py)")
-    ev.set_defaults(func=_run("protocols"))
+                    help="print one JSON object {model: {metric: value}} (metric names: cbmil/eval/protocols.py)")
+    ev.set_defaults(func=_run("eval.protocols"))
 
     sc = sub.add_parser("score", help="score one video's features with a saved model and draw its timeline")
     sc.add_argument("--checkpoint", required=True, metavar="FILE",
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", default="timeline.png", help="timeline figure to write (default: timeline.png)")
     sc.add_argument("--json", action="store_true",
                     help="print one JSON object to stdout: video, model, snippet_scores, events, ...")
-    sc.set_defaults(func=_run("score"))
+    sc.set_defaults(func=_run("interop.score"))
     return parser
 
 

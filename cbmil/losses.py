@@ -56,7 +56,7 @@ from numbers import Real
 import numpy as np
 import torch
 
-from cbmil.ucf_crime import CLASSES, TRAIN_COUNTS
+from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
 
 #: Scalings of the class-balanced weights (ambiguity 2); the first is the default.
 NORMALIZATIONS: tuple[str, ...] = ("classes", "bags", "none")
@@ -209,7 +209,7 @@ def class_balanced_weights(counts, beta: float, normalize="classes"):
 def ucf_crime_class_weights(beta: float, normalize="classes") -> np.ndarray:
     """Class-balanced weights of the 13 UCF-Crime anomaly classes, in :data:`CLASSES` order.
 
-    Counts are the official training counts :data:`cbmil.ucf_crime.TRAIN_COUNTS` (normal videos
+    Counts are the official training counts :data:`cbmil.data.ucf_crime.TRAIN_COUNTS` (normal videos
     excluded: only abnormal bags are weighted). Index the result with an abnormal bag's class
     index to get its weight. See :func:`class_balanced_weights` for ``beta`` and ``normalize``.
 

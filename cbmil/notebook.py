@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .plots import save, use_kit_style
+from cbmil.plots import save, use_kit_style
 
 use_kit_style()                  # one palette and >= 9 pt text in every notebook figure
 

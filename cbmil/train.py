@@ -11,7 +11,7 @@ Worlds: a run trains on one dataset (every seed sees the same training bags: the
 features, or one synthetic draw), or on one dataset *per seed* (``Trainer([world_0, world_1,
 ...], variants, seeds)``): seed i then trains on world i, and all variants of that seed share it,
 so the paired design holds and the spread over seeds covers the draw of the world as well as
-the training randomness (the synthetic study's default, :func:`cbmil.reproduce.run_study`).
+the training randomness (the synthetic study's default, :func:`cbmil.study.reproduce.run_study`).
 Worlds must share the training split's classes (same class of every bag), so that batches and
 class weights are the same for every world.
 
@@ -33,14 +33,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import memory, metrics
-from .cudagraph import GraphedStep
-from .dataset import VADDataset
-from .frames import frame_scores
-from .fused import training_scores
-from .losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
-from .model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
-from .ucf_crime import NORMAL_INDEX
+from cbmil.accel import memory
+from cbmil.eval import metrics
+from cbmil.accel.cudagraph import GraphedStep
+from cbmil.data.dataset import VADDataset
+from cbmil.data.frames import frame_scores
+from cbmil.accel.fused import training_scores
+from cbmil.losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
+from cbmil.model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
+from cbmil.data.ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
 
@@ -98,19 +99,19 @@ class TrainConfig:
     eval_every: evaluate on the test set every k steps for learning curves (0 = never).
     fused: ``False`` (default): autograd through :meth:`ScorerBank.forward
         <cbmil.model.ScorerBank.forward>`, the reference. ``True``: each step's forward and
-        backward through the scorers run as :class:`cbmil.fused.BankTrainingPass` (activations
+        backward through the scorers run as :class:`cbmil.accel.fused.BankTrainingPass` (activations
         updated in place, the backward written out), tested to give the reference's scores up to
         float rounding. Not the default: on the CPU measured it was no faster (README
         "Performance"; ``benchmarks/bench_train.py`` times both).
     keep_memory: ``True`` (default): on a CPU device, building a :class:`Trainer` makes the
-        process keep freed memory for the next step (:func:`cbmil.memory.keep_freed_memory`:
+        process keep freed memory for the next step (:func:`cbmil.accel.memory.keep_freed_memory`:
         glibc's large blocks from the heap, not mapped afresh every step); the 25-model main job
         trained in 12-22 % less time that way on the CPU measured (README "Performance").
         Process-wide and lasting; the arithmetic is unchanged (bit-identical scores). ``False``
         leaves the C library's defaults.
     cuda_graph: ``False`` (default): each step's kernels are launched one by one from Python.
         ``True`` (CUDA only, Adagrad only): the step after the host's batch draw is recorded once
-        as a CUDA graph and replayed (:mod:`cbmil.cudagraph`), to remove the launch overhead that
+        as a CUDA graph and replayed (:mod:`cbmil.accel.cudagraph`), to remove the launch overhead that
         bounds a GPU step. Same arithmetic as the default up to float rounding: tested on the CPU
         in its unrecorded form; the recorded form's tests (``tests/test_gpu.py``) have not yet run
         on a GPU. Not the default: not yet measured on a GPU (README "Performance").
@@ -395,7 +396,7 @@ class Trainer:
         The phases, in the order they draw random numbers: :meth:`sample` (bags and crops),
         :meth:`masks` (dropout), :meth:`scores`, :meth:`loss`, the backward, the optimiser.
         With ``config.cuda_graph`` the same phases after the draw are one recorded CUDA graph
-        (:class:`cbmil.cudagraph.GraphedStep`).
+        (:class:`cbmil.accel.cudagraph.GraphedStep`).
         """
         if self.config.cuda_graph:
             if self._graphed is None:  # recorded at the first step (and again after a load)
@@ -564,7 +565,7 @@ def score_bank(bank: ScorerBank, worlds: VADDataset | Sequence[VADDataset]) -> l
 def evaluate_bank(bank: ScorerBank, data: VADDataset | Sequence[VADDataset], protocol: str = "snippet",
                   include_normal: bool = False, snippet_scores: Sequence[np.ndarray] | np.ndarray | None = None
                   ) -> list[dict]:
-    """:func:`cbmil.metrics.evaluate` of every model of ``bank`` (model order ``s * V + v``), each on
+    """:func:`cbmil.eval.metrics.evaluate` of every model of ``bank`` (model order ``s * V + v``), each on
     its own world's test set (``data``: one dataset, or one per seed). ``snippet_scores``: as
     returned by :func:`score_bank` (or ``[M, S]`` for one world)."""
     worlds = check_worlds(data, len(bank.seeds))

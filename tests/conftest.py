@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cbmil.synthetic import make_dataset, write_feature_folders
-from cbmil.ucf_crime import LABELS
+from cbmil.data.synthetic import make_dataset, write_feature_folders
+from cbmil.data.ucf_crime import LABELS
 
 HOW_TO_ENABLE = ("set CBMIL_DATA_DIR to a folder holding ucf_crime/ (the official split files) and "
                  "sultani_c3d_samples/ to run the real-data tests")

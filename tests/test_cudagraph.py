@@ -1,4 +1,4 @@
-"""The CUDA-graph step (cbmil.cudagraph) in its unrecorded form, against the reference step.
+"""The CUDA-graph step (cbmil.accel.cudagraph) in its unrecorded form, against the reference step.
 
 The recording itself needs a CUDA device (tests/test_gpu.py); here, on any machine: the
 hand-written Adagrad is torch's, and the fixed-buffer step (host draw -> buffer -> gather,
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from cbmil.cudagraph import GraphedStep, adagrad_update
-from cbmil.synthetic import make_dataset
+from cbmil.accel.cudagraph import GraphedStep, adagrad_update
+from cbmil.data.synthetic import make_dataset
 from cbmil.train import TrainConfig, Trainer, paper_variants, score_bank
-from cbmil.ucf_crime import CLASSES
+from cbmil.data.ucf_crime import CLASSES
 
 
 @pytest.fixture(scope="module")

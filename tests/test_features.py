@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from cbmil.features import index_feature_folder, load_video, read_c3d_txt, segment_pool
+from cbmil.data.features import index_feature_folder, load_video, read_c3d_txt, segment_pool
 
 
 def reference_pool(x, n=32):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cbmil.frames import frame_ground_truth, frame_scores, spread_over_frames, video_frame_scores
+from cbmil.data.frames import frame_ground_truth, frame_scores, spread_over_frames, video_frame_scores
 
 
 def test_ground_truth_is_inclusive_and_clipped():

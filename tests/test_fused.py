@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from cbmil.fused import BankTrainingPass, training_scores
+from cbmil.accel.fused import BankTrainingPass, training_scores
 from cbmil.model import ScorerBank
-from cbmil.synthetic import make_dataset
+from cbmil.data.synthetic import make_dataset
 from cbmil.train import TrainConfig, Trainer, paper_variants, score_bank
-from cbmil.ucf_crime import CLASSES
+from cbmil.data.ucf_crime import CLASSES
 
 
 @pytest.fixture(scope="module")

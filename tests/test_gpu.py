@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from cbmil.synthetic import make_dataset
+from cbmil.data.synthetic import make_dataset
 from cbmil.train import TrainConfig, Trainer, Variant, evaluate_bank, score_snippets, select_device
-from cbmil.ucf_crime import CLASSES
+from cbmil.data.ucf_crime import CLASSES
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

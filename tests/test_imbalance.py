@@ -5,10 +5,10 @@ import csv
 import numpy as np
 import pytest
 
-from cbmil.imbalance import cell_statistics, figure, rare_third, run_cell, write_csv
-from cbmil.synthetic import imbalanced_counts
+from cbmil.study.imbalance import cell_statistics, figure, rare_third, run_cell, write_csv
+from cbmil.data.synthetic import imbalanced_counts
 from cbmil.train import TrainConfig
-from cbmil.ucf_crime import CLASSES
+from cbmil.data.ucf_crime import CLASSES
 
 SMALL = {"test_counts": {c: 1 for c in CLASSES} | {"Normal": 3}, "max_snippets": 40}
 
@@ -80,7 +80,7 @@ def test_figure_draws_three_panels(grid):
 
 
 def test_replot_reads_the_csv_back_to_the_same_statistics(grid):
-    from cbmil.imbalance import read_csv
+    from cbmil.study.imbalance import read_csv
     rows, out = grid
     again = read_csv(out / "imbalance.csv")
     assert [r["method"] for r in again] == [r["method"] for r in rows]

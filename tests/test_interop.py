@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from cbmil import cli
-from cbmil import groundtruth as gtm
-from cbmil.features import index_feature_folder
-from cbmil.lists import feature_snippet_counts, read_list, read_snippet_counts, snippet_counts
-from cbmil.ucf_crime import NORMAL_INDEX, TEST_ANNOTATIONS, VideoRecord, parse_test_annotations
+from cbmil.interop import groundtruth as gtm
+from cbmil.data.features import index_feature_folder
+from cbmil.data.lists import feature_snippet_counts, read_list, read_snippet_counts, snippet_counts
+from cbmil.data.ucf_crime import NORMAL_INDEX, TEST_ANNOTATIONS, VideoRecord, parse_test_annotations
 
 # ----------------------------------------------------------------------------- lists
 
@@ -387,7 +387,7 @@ def test_evaluate_frame_scores_matches_an_independent_recomputation(public, tmp_
 
     from sklearn.metrics import roc_auc_score
 
-    from cbmil import protocols
+    from cbmil.eval import protocols
     gt = _by_hand_gt(public).astype(bool)
     rng = np.random.default_rng(1)
     frames = (0.5 * gt + rng.random(len(gt))).astype(np.float32)

@@ -17,7 +17,7 @@ from cbmil.losses import (
     sparsity_term,
     ucf_crime_class_weights,
 )
-from cbmil.ucf_crime import CLASSES, NORMAL, TRAIN_COUNTS
+from cbmil.data.ucf_crime import CLASSES, NORMAL, TRAIN_COUNTS
 
 ANOMALY_COUNTS = {c: n for c, n in TRAIN_COUNTS.items() if c != NORMAL}
 BETAS = (0.0, 0.9, 0.99, 0.999, 0.9999)

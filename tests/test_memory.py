@@ -1,4 +1,4 @@
-"""cbmil.memory: freed memory kept for the next step (glibc), the arithmetic unchanged.
+"""cbmil.accel.memory: freed memory kept for the next step (glibc), the arithmetic unchanged.
 
 The setting is process-wide and lasting, so each mode trains in its own fresh process.
 """
@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from cbmil import memory
+from cbmil.accel import memory
 
 # a bank whose activations exceed glibc's largest mmap threshold (32 MB): 2 seeds x 5 variants,
 # 30 + 30 bags of 32 segments -> [2, 1920, 2560] float32 = 39 MB a tensor
 SCRIPT = """
 import hashlib, json, sys
 import torch
-from cbmil import memory
-from cbmil.synthetic import make_dataset
+from cbmil.accel import memory
+from cbmil.data.synthetic import make_dataset
 from cbmil.train import TrainConfig, Trainer, paper_variants
 
 torch.set_num_threads(1)

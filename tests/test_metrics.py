@@ -1,4 +1,4 @@
-"""Tests for cbmil.metrics: hand-computed cases, agreement with sklearn, validation, scale."""
+"""Tests for cbmil.eval.metrics: hand-computed cases, agreement with sklearn, validation, scale."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from cbmil.metrics import (
+from cbmil.eval.metrics import (
     abnormal_auc,
     average_precision,
     evaluate,
@@ -24,7 +24,7 @@ from cbmil.metrics import (
     seed_summary,
     total_auc,
 )
-from cbmil.ucf_crime import CLASSES, LABELS, NORMAL_INDEX, TEST_COUNTS
+from cbmil.data.ucf_crime import CLASSES, LABELS, NORMAL_INDEX, TEST_COUNTS
 
 ABUSE, ARREST = CLASSES.index("Abuse"), CLASSES.index("Arrest")
 
@@ -559,7 +559,7 @@ def test_paired_difference_p_value_is_scipys_paired_t_test():
 
 
 def test_holm_by_hand_and_where_it_changes_a_verdict():
-    from cbmil.metrics import holm
+    from cbmil.eval.metrics import holm
     # sorted 0.01, 0.03, 0.04 -> x3, x2, x1 = 0.03, 0.06, 0.04 -> running max 0.03, 0.06, 0.06
     np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
     raw = np.array([0.01, 0.04, 0.03])
@@ -571,7 +571,7 @@ def test_holm_by_hand_and_where_it_changes_a_verdict():
 
 
 def test_seeds_needed_matches_published_one_sample_t_tables_and_a_simulation():
-    from cbmil.metrics import paired_t_power, seeds_needed
+    from cbmil.eval.metrics import paired_t_power, seeds_needed
     # Cohen's tables (two-sided one-sample / paired t, alpha .05, power .8): d = 1 -> 10, d = 0.5 -> 34
     assert seeds_needed(1.0, 1.0) == {"seeds": 10, "power": pytest.approx(paired_t_power(10, 1.0, 1.0))}
     assert seeds_needed(0.7, 0.35)["seeds"] == 34

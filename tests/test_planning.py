@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import ttest_1samp
 
-from cbmil.metrics import paired_t_power
-from cbmil.planning import plan_table
+from cbmil.eval.metrics import paired_t_power
+from cbmil.study.planning import plan_table
 
 
 def test_cli_json_agrees_with_a_simulated_paired_t_test(tmp_path):

@@ -5,11 +5,11 @@ import sys
 import numpy as np
 import pytest
 
-from cbmil import dataset
-from cbmil.features import segment_pool
-from cbmil.prepare import prepare
-from cbmil.synthetic import write_feature_folders
-from cbmil.ucf_crime import TEST_ANNOTATIONS, parse_test_annotations
+from cbmil.data import dataset
+from cbmil.data.features import segment_pool
+from cbmil.data.prepare import prepare
+from cbmil.data.synthetic import write_feature_folders
+from cbmil.data.ucf_crime import TEST_ANNOTATIONS, parse_test_annotations
 from conftest import SMALL_COUNTS
 
 
@@ -51,7 +51,7 @@ def test_crop_mean_option_averages_crops(tmp_path, ten_crop_folder):
 
 
 def test_long_videos_are_read_in_slices(tmp_path, ten_crop_folder, monkeypatch):
-    import cbmil.prepare as prep
+    import cbmil.data.prepare as prep
     d = ten_crop_folder
     whole = dataset.load(prepare(d["train"], d["test"], d["annotations"], tmp_path / "a", progress=False))
     monkeypatch.setattr(prep, "SLICE_BYTES", 3 * 10 * 64 * 4)  # three snippets at a time
@@ -131,7 +131,7 @@ def test_cli_reports_errors_without_a_traceback(tmp_path):
 
 
 def test_npy_writer_checks_shapes_and_row_count(tmp_path):
-    import cbmil.prepare as prep
+    import cbmil.data.prepare as prep
     path = tmp_path / "x.npy"
     with prep._NpyWriter(path, (3, 2)) as writer:
         writer.write(np.ones((2, 2), dtype=np.float32))

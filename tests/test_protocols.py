@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from cbmil import protocols
-from cbmil.frames import segment_frame_scores
-from cbmil.synthetic import make_dataset
-from cbmil.ucf_crime import CLASSES, NORMAL_INDEX
+from cbmil.eval import protocols
+from cbmil.data.frames import segment_frame_scores
+from cbmil.data.synthetic import make_dataset
+from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX
 
 TINY = {c: 4 for c in CLASSES} | {"Normal": 10}
 TINY_TEST = {c: 2 for c in CLASSES} | {"Normal": 6}

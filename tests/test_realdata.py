@@ -1,12 +1,12 @@
 """Tests on the real UCF-Crime files. The split files and frame counts ship with the package
-(``cbmil.ucf_crime.SPLIT_DIR``), so their tests run everywhere; the real C3D features run when
+(``cbmil.data.ucf_crime.SPLIT_DIR``), so their tests run everywhere; the real C3D features run when
 CBMIL_DATA_DIR points at them (see conftest)."""
 
 import numpy as np
 
-from cbmil.features import index_feature_folder, load_video
-from cbmil.frames import frame_ground_truth, video_frame_scores
-from cbmil.ucf_crime import (SPLIT_DIR, TEST_ANNOTATIONS, TEST_COUNTS, TRAIN_COUNTS, TRAIN_LIST, count_by_class,
+from cbmil.data.features import index_feature_folder, load_video
+from cbmil.data.frames import frame_ground_truth, video_frame_scores
+from cbmil.data.ucf_crime import (SPLIT_DIR, TEST_ANNOTATIONS, TEST_COUNTS, TRAIN_COUNTS, TRAIN_LIST, count_by_class,
                              parse_frame_counts, parse_test_annotations, parse_train_list)
 
 
@@ -48,7 +48,8 @@ def test_real_test_split_under_the_snippet_convention_gives_the_published_gt_len
     snippets each: 69,364 snippets, 1,109,824 frames (one of the two totals discussed for the public
     gt-ucf.npy); `data audit` of it is consistent, and of the array 9 snippets short (the other
     total, 1,109,680) it is not."""
-    from cbmil import cli, groundtruth
+    from cbmil import cli
+    from cbmil.interop import groundtruth
     annotations = SPLIT_DIR / TEST_ANNOTATIONS
     frames = parse_frame_counts(SPLIT_DIR / "frame_counts_test.txt")
     keys = list(groundtruth.read_annotations(annotations))

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from cbmil import cli
-from cbmil.groundtruth import read_annotations
-from cbmil.score import feature_source, load_model, read_models, read_video_features, save_models, score_video
-from cbmil.synthetic import make_dataset
+from cbmil.interop.groundtruth import read_annotations
+from cbmil.interop.score import feature_source, load_model, read_models, read_video_features, save_models, score_video
+from cbmil.data.synthetic import make_dataset
 from cbmil.train import TrainConfig, Trainer, paper_variants, score_snippets
-from cbmil.ucf_crime import CLASSES
+from cbmil.data.ucf_crime import CLASSES
 
 TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
 TINY_TEST = {c: 1 for c in CLASSES} | {"Normal": 3}

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from cbmil import dataset
-from cbmil.synthetic import config, make_dataset
-from cbmil.ucf_crime import CLASSES, NORMAL_INDEX, TEST_COUNTS, TRAIN_COUNTS
+from cbmil.data import dataset
+from cbmil.data.synthetic import config, make_dataset
+from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX, TEST_COUNTS, TRAIN_COUNTS
 
 
 def test_synthetic_has_the_real_split_sizes_and_shapes(ci_data):
@@ -82,7 +82,7 @@ def _arrays(data):
 
 
 def test_context_cap_only_touches_classes_stronger_than_the_cap():
-    from cbmil.ucf_crime import CLASSES
+    from cbmil.data.ucf_crime import CLASSES
     small = {"train_counts": {c: 1 for c in CLASSES} | {"Normal": 2}, "test_counts": {c: 1 for c in CLASSES} |
              {"Normal": 1}, "max_snippets": 20}
     capped = make_dataset("ci", seed=0, **small)
@@ -104,7 +104,7 @@ SMALL = {"test_counts": {c: 1 for c in CLASSES} | {"Normal": 2}, "max_snippets":
 
 @pytest.fixture(scope="module")
 def strength_rows():
-    from cbmil.strength import run, settings
+    from cbmil.study.strength import run, settings
     from cbmil.train import TrainConfig
     setups = [(label, {**o, **SMALL}) for label, o in settings([1.2, 0.0])]
     assert [label for label, _ in setups] == ["context 1.2, capped (default)", "context 1.2, uncapped (v1)",
@@ -122,8 +122,8 @@ def test_strength_study_rows_carry_the_world_strengths(strength_rows):
 
 
 def test_strength_csv_reads_back_for_replot(strength_rows, tmp_path):
-    from cbmil.reproduce import write_csv
-    from cbmil.strength import figure, read_rows
+    from cbmil.study.reproduce import write_csv
+    from cbmil.study.strength import figure, read_rows
     rows = strength_rows
     write_csv(rows, tmp_path / "strength.csv")
     again = read_rows(tmp_path / "strength.csv")

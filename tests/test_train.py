@@ -4,10 +4,10 @@ import torch
 
 from cbmil.losses import class_balanced_weights
 from cbmil.model import Scorer, ScorerBank, native_bf16, resolve_precision
-from cbmil.synthetic import make_dataset
+from cbmil.data.synthetic import make_dataset
 from cbmil.train import (TrainConfig, Trainer, Variant, evaluate_bank, paper_variants, score_snippets,
                          select_device, variant_weights)
-from cbmil.ucf_crime import CLASSES, NORMAL_INDEX
+from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX
 
 TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
 

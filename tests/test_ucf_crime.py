@@ -1,6 +1,6 @@
 import pytest
 
-from cbmil.ucf_crime import (CLASSES, NORMAL, TEST_COUNTS, TRAIN_COUNTS, class_of_key, count_by_class,
+from cbmil.data.ucf_crime import (CLASSES, NORMAL, TEST_COUNTS, TRAIN_COUNTS, class_of_key, count_by_class,
                              parse_test_annotations, parse_train_list, video_key)
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from cbmil.reproduce import synthetic_worlds
-from cbmil.synthetic import IMBALANCE_LEVELS, imbalanced_counts, make_dataset
+from cbmil.study.reproduce import synthetic_worlds
+from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts, make_dataset
 from cbmil.train import (TrainConfig, Trainer, Variant, check_worlds, evaluate_bank, score_bank, score_snippets,
                          score_worlds)
-from cbmil.ucf_crime import CLASSES, NORMAL, TRAIN_COUNTS
+from cbmil.data.ucf_crime import CLASSES, NORMAL, TRAIN_COUNTS
 
 TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
 TINY_TEST = {c: 1 for c in CLASSES} | {"Normal": 3}

@@ -6,7 +6,7 @@
 * a snippet-count file: ``key T`` per line, the number of 16-frame snippets of each video;
 * or the snippet counts read off a feature folder's file headers.
 
-Every video name may be in any spelling :func:`cbmil.ucf_crime.video_key` reads (any path
+Every video name may be in any spelling :func:`cbmil.data.ucf_crime.video_key` reads (any path
 prefix, Windows or POSIX separators, ``_i3d`` / ``__K`` suffixes); all functions return
 canonical keys. Errors name the file and the line.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import index_feature_folder
-from .ucf_crime import class_of_key, video_key
+from cbmil.data.features import index_feature_folder
+from cbmil.data.ucf_crime import class_of_key, video_key
 
 _CROP = re.compile(r"__\d+(\.npy)?$")
 
@@ -93,7 +93,7 @@ def read_snippet_counts(path: str | Path) -> dict[str, int]:
 
 def feature_snippet_counts(keys: Sequence[str], features_dir: str | Path) -> dict[str, int]:
     """``{key: T}`` for each of ``keys``, read from the headers of its file(s) in ``features_dir``
-    (:func:`cbmil.features.index_feature_folder`; no feature data is loaded). A key with no
+    (:func:`cbmil.data.features.index_feature_folder`; no feature data is loaded). A key with no
     feature file raises ``ValueError`` naming it (and how many others are missing)."""
     sources = index_feature_folder(features_dir)
     c3d = [k for k in keys if k in sources and sources[k].layout == "c3d"]

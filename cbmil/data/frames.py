@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import N_SEGMENTS, segment_bounds, segment_pool
-from .ucf_crime import FRAMES_PER_SNIPPET
+from cbmil.data.features import N_SEGMENTS, segment_bounds, segment_pool
+from cbmil.data.ucf_crime import FRAMES_PER_SNIPPET
 
 PROTOCOLS = ("snippet", "segment")
 
@@ -54,7 +54,7 @@ def spread_over_frames(unit_scores: np.ndarray, n_frames: int) -> np.ndarray:
 
 def segment_frame_scores(snippet_scores: np.ndarray, n_frames: int) -> np.ndarray:
     """Sultani's segment protocol for one video: the T snippet scores are pooled into 32
-    segments (:func:`cbmil.features.segment_pool`, bounds ``b = floor(i * T / 32)``) and segment
+    segments (:func:`cbmil.data.features.segment_pool`, bounds ``b = floor(i * T / 32)``) and segment
     i's score goes on the frames of its own snippets, ``16 * b[i] : 16 * b[i + 1]`` (as in
     Sultani's ``Evaluate_Anomaly_Detector.m``: 16 x the clip bounds); a video longer than
     ``16 * T`` frames is padded with the last score, a shorter one cut. ``[n_frames]``."""

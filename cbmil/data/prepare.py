@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .dataset import offsets_from_lengths, write_meta
-from .features import (N_SEGMENTS, FeatureSource, check_features, index_feature_folder, read_c3d_txt, segment_bounds,
+from cbmil.data.dataset import offsets_from_lengths, write_meta
+from cbmil.data.features import (N_SEGMENTS, FeatureSource, check_features, index_feature_folder, read_c3d_txt, segment_bounds,
                        segment_pool)
-from .frames import frame_ground_truth, snippet_frames
-from .ucf_crime import TEST_ANNOTATIONS, TRAIN_LIST, parse_frame_counts, parse_test_annotations, parse_train_list
+from cbmil.data.frames import frame_ground_truth, snippet_frames
+from cbmil.data.ucf_crime import TEST_ANNOTATIONS, TRAIN_LIST, parse_frame_counts, parse_test_annotations, parse_train_list
 
 #: Largest slice of one video held in memory at once (bytes of float32 features).
 SLICE_BYTES = 64 * 2**20
@@ -123,10 +123,10 @@ def prepare(train_dir, test_dir, annotations_dir, out, crop_mean: bool = False,
     Parameters
     ----------
     train_dir, test_dir : folders holding one feature file (or per-crop files) per video, in
-        any layout of :mod:`cbmil.features`, searched recursively.
+        any layout of :mod:`cbmil.data.features`, searched recursively.
     annotations_dir : folder with ``Anomaly_Train.txt`` and
         ``Temporal_Anomaly_Annotation_for_Testing_Videos.txt``.
-    out : cache folder to (re)create; see :mod:`cbmil.dataset` for its files.
+    out : cache folder to (re)create; see :mod:`cbmil.data.dataset` for its files.
     crop_mean : average the crops (C becomes 1) instead of keeping all C crops.
     frame_counts : optional ``path nframes ...`` list giving real frame counts of the test
         videos; required when test features are 32-segment C3D files (T is not 16-frame
@@ -134,7 +134,7 @@ def prepare(train_dir, test_dir, annotations_dir, out, crop_mean: bool = False,
 
     Returns
     -------
-    The cache folder, ready for :func:`cbmil.dataset.load`.
+    The cache folder, ready for :func:`cbmil.data.dataset.load`.
     """
     annotations_dir = Path(annotations_dir)
     train_records = parse_train_list(annotations_dir / TRAIN_LIST)

@@ -3,7 +3,7 @@
 Public code bases (RTFM, DeepMIL, MGFN, UR-DMU, ...) evaluate against one frame-level array,
 ``gt-ucf.npy``: one 0/1 value per frame, the test videos back to back in the order of their
 ``.list`` file, a video of T snippets counted as ``16 * T`` frames (the snippet protocol of
-:mod:`cbmil.frames`). :func:`expected_gt` builds that array from the official annotations;
+:mod:`cbmil.data.frames`). :func:`expected_gt` builds that array from the official annotations;
 :func:`audit` compares a given array with it and names the defects met in public arrays:
 
 * a different total length (e.g. 1,109,680 frames instead of 1,109,824);
@@ -15,7 +15,7 @@ Public code bases (RTFM, DeepMIL, MGFN, UR-DMU, ...) evaluate against one frame-
 * videos in the list and not in the annotations, or the reverse.
 
 Frame convention: an event ``(start, end)`` covers frames ``start..end`` inclusive, clipped to
-the video's ``16 * T`` frames (:func:`cbmil.frames.frame_ground_truth`).
+the video's ``16 * T`` frames (:func:`cbmil.data.frames.frame_ground_truth`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import offsets_from_lengths
-from .frames import frame_ground_truth, snippet_frames
-from .lists import read_list, snippet_counts
-from .ucf_crime import CLASSES, FRAMES_PER_SNIPPET, LABELS, TEST_ANNOTATIONS, VideoRecord, parse_test_annotations
+from cbmil.data.dataset import offsets_from_lengths
+from cbmil.data.frames import frame_ground_truth, snippet_frames
+from cbmil.data.lists import read_list, snippet_counts
+from cbmil.data.ucf_crime import CLASSES, FRAMES_PER_SNIPPET, LABELS, TEST_ANNOTATIONS, VideoRecord, parse_test_annotations
 
 #: Shifts (frames) searched around a mismatching video, besides the ones its labels suggest.
 MAX_SHIFT = 64
@@ -94,7 +94,7 @@ def expected_gt(keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], 
 
     Parameters
     ----------
-    keys : canonical video keys, e.g. from :func:`cbmil.lists.read_list`.
+    keys : canonical video keys, e.g. from :func:`cbmil.data.lists.read_list`.
     records_by_key : ``{key: VideoRecord}`` (:func:`read_annotations`); a key without a record
         raises ``ValueError`` naming it.
     n_snippets : ``{key: T}`` or ``[V]`` snippets per video, in the order of ``keys``.
@@ -121,7 +121,7 @@ class ListLayout:
     frame_labels : uint8 ``[F]`` frame ground truth, ``F = 16 * sum(T)``.
     frame_offsets : int64 ``[V + 1]`` video v owns frames ``frame_offsets[v]:frame_offsets[v + 1]``.
     snippet_offsets : int64 ``[V + 1]`` video v owns snippets ``snippet_offsets[v]:snippet_offsets[v + 1]``.
-    video_classes : int64 ``[V]`` class index per :data:`cbmil.ucf_crime.LABELS` (Normal = 13).
+    video_classes : int64 ``[V]`` class index per :data:`cbmil.data.ucf_crime.LABELS` (Normal = 13).
     """
 
     keys: list[str]

@@ -1,6 +1,6 @@
 """A synthetic dataset shaped like UCF-Crime, so every notebook and test runs with no download.
 
-It has the real split sizes and per-class video counts (:mod:`cbmil.ucf_crime`), lengths and
+It has the real split sizes and per-class video counts (:mod:`cbmil.data.ucf_crime`), lengths and
 anomaly spans drawn near the real ones, and features of any dimension D. **Its numbers are
 synthetic**: they say what the method does on this generative model, not on UCF-Crime.
 
@@ -51,10 +51,10 @@ from typing import Iterator
 
 import numpy as np
 
-from .dataset import VADDataset, offsets_from_lengths
-from .features import N_SEGMENTS, segment_pool
-from .frames import frame_ground_truth, snippet_frames
-from .ucf_crime import (CLASSES, FRAMES_PER_SNIPPET, NORMAL, TEST_ANNOTATIONS, TEST_COUNTS,
+from cbmil.data.dataset import VADDataset, offsets_from_lengths
+from cbmil.data.features import N_SEGMENTS, segment_pool
+from cbmil.data.frames import frame_ground_truth, snippet_frames
+from cbmil.data.ucf_crime import (CLASSES, FRAMES_PER_SNIPPET, NORMAL, TEST_ANNOTATIONS, TEST_COUNTS,
                         TRAIN_COUNTS, TRAIN_LIST, class_index)
 
 
@@ -111,7 +111,7 @@ def imbalanced_counts(level: float | str, total: int | None = None) -> dict[str,
     """Training counts of the 13 anomaly classes on the imbalance dial, summing to ``total``.
 
     Class c gets a share proportional to ``n_c ** level``, with ``n_c`` its UCF-Crime training
-    count (:data:`cbmil.ucf_crime.TRAIN_COUNTS`): ``level = 0`` spreads the videos evenly,
+    count (:data:`cbmil.data.ucf_crime.TRAIN_COUNTS`): ``level = 0`` spreads the videos evenly,
     ``1`` keeps UCF-Crime's proportions, larger values exaggerate them while keeping the same
     order of classes (names in :data:`IMBALANCE_LEVELS`). Rounded by largest remainder so the
     total is exact (default 810, UCF-Crime's abnormal training videos; ``level = 1`` then gives
@@ -288,7 +288,7 @@ def iter_videos(cfg: SyntheticConfig, split: str, seed: int = 0) -> Iterator[Syn
 
 
 def make_dataset(preset: str = "ci", seed: int = 0, **overrides) -> VADDataset:
-    """Generate a UCF-Crime-shaped :class:`~cbmil.dataset.VADDataset` (one crop, C = 1).
+    """Generate a UCF-Crime-shaped :class:`~cbmil.data.dataset.VADDataset` (one crop, C = 1).
 
     Parameters
     ----------
@@ -342,7 +342,7 @@ def write_feature_folders(root: str | Path, layout: str = "ten_crop", preset: st
     """Write a synthetic dataset as the public files a user would download.
 
     Creates ``root/train/``, ``root/test/`` with one feature file (or ``n_crops`` per-crop files)
-    per video in ``layout`` (see :mod:`cbmil.features`), and ``root/annotations/`` with
+    per video in ``layout`` (see :mod:`cbmil.data.features`), and ``root/annotations/`` with
     the two official split files in their official spelling. Crops are the snippet features
     plus ``crop_noise * N(0, I)``. Use ``train_counts=`` / ``test_counts=`` overrides for a
     small folder. Returns the three folders.

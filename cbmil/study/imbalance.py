@@ -1,10 +1,10 @@
 """``cbmil imbalance``: the paper's subject as a dial. When does balancing the classes help?
 
-The study of :mod:`cbmil.reproduce` asks whether CB-MIL helps the rare classes at one point:
+The study of :mod:`cbmil.study.reproduce` asks whether CB-MIL helps the rare classes at one point:
 UCF-Crime's imbalance and one ``overlap`` of the class signatures. This command maps a grid of
 synthetic worlds that differ only in
 
-* the **imbalance of the training split** (:func:`cbmil.synthetic.imbalanced_counts`): the 810
+* the **imbalance of the training split** (:func:`cbmil.data.synthetic.imbalanced_counts`): the 810
   abnormal training videos spread uniformly, as in UCF-Crime, or more extremely (max/min about
   50), same order of classes; test split unchanged;
 * **overlap**: how much the anomaly classes share one direction of evidence (0 = every class has
@@ -18,7 +18,7 @@ Outputs (``--out``):
 * ``imbalance.csv``: one row per (cell, method, world/seed): per-class AUC (``auc_<Class>``),
   ``mean_class_auc`` (the paper's Abnormal AUC), ``rare_third_auc`` (mean over the rarest
   third of the classes in that cell's training split), ``total_auc`` and the localisation
-  summaries of :func:`cbmil.metrics.localisation`.
+  summaries of :func:`cbmil.eval.metrics.localisation`.
 * ``imbalance_cells.csv``: per cell and beta, the paired difference CB-MIL - MIL (mean, 95 %
   t-interval, raw p-value and Holm-adjusted p-value over the cells of the grid, for the mean
   over classes and for the rarest third), and for MIL alone the Spearman rank correlation
@@ -27,7 +27,7 @@ Outputs (``--out``):
   where counts differ by at most the one video of rounding).
 * ``imbalance_<beta>.png`` (in ``--figures``): heat maps of those three quantities.
 
-Nothing in the generator depends on a class's training count (:mod:`cbmil.synthetic`): any
+Nothing in the generator depends on a class's training count (:mod:`cbmil.data.synthetic`): any
 effect of frequency comes out of training. All numbers are SYNTHETIC.
 """
 
@@ -41,11 +41,12 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from . import metrics, plots
-from .reproduce import read_csv as read_csv_rows, run_study, write_csv
-from .synthetic import IMBALANCE_LEVELS, imbalanced_counts
-from .train import TrainConfig, arithmetic_settings
-from .ucf_crime import CLASSES, TRAIN_COUNTS
+from cbmil.eval import metrics
+from cbmil import plots
+from cbmil.study.reproduce import read_csv as read_csv_rows, run_study, write_csv
+from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts
+from cbmil.train import TrainConfig, arithmetic_settings
+from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
 
 LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_share")
 
@@ -62,7 +63,7 @@ def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: i
     """Train and evaluate one cell; return one row per (method, world). ``overrides``: other
     generator parameters (e.g. a small ``test_counts`` in tests). ``timing``: if given, its
     ``"train_seconds"`` grows by the cell's training time (worlds and evaluation excluded)."""
-    from .synthetic import make_dataset
+    from cbmil.data.synthetic import make_dataset
     counts = imbalanced_counts(level)
     world_seeds = list(range(first_world, first_world + n_worlds))
     worlds = [make_dataset(preset, seed=w, train_counts=counts, overlap=overlap, **overrides) for w in world_seeds]
@@ -178,8 +179,8 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
 
 
 def main(args) -> int:
-    from .model import resolve_precision
-    from .train import select_device
+    from cbmil.model import resolve_precision
+    from cbmil.train import select_device
 
     start = time.perf_counter()
     out = Path(args.out)

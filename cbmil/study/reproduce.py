@@ -10,11 +10,11 @@ So a seed is one replicate of (world, initial weights, batches, dropout masks).
 
 Uncertainty: for each metric, mean and sample std over seeds; for a CB-MIL variant, the
 per-seed difference to MIL *of the same seed* (same world, initial weights, batches and dropout
-masks), with a paired Student-t 95 % interval (:func:`cbmil.metrics.paired_difference`). A
+masks), with a paired Student-t 95 % interval (:func:`cbmil.eval.metrics.paired_difference`). A
 difference "exceeds seed noise" when that interval excludes 0. With a world per seed the
 interval covers the draw of the world as well as the training randomness.
 
-Localisation (:func:`cbmil.metrics.localisation`): per abnormal test video, the frame AUC inside
+Localisation (:func:`cbmil.eval.metrics.localisation`): per abnormal test video, the frame AUC inside
 the video, whether its events score above the rest of it, whether its top snippet lies in an
 event; summarised as the median per-video AUC and two shares, per model and per class.
 """
@@ -32,14 +32,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import metrics, paper, plots
-from .dataset import VADDataset
-from .train import TrainConfig, Trainer, arithmetic_settings, evaluate_bank, paper_variants, score_bank
-from .ucf_crime import CLASSES
+from cbmil.eval import metrics
+from cbmil.study import paper
+from cbmil import plots
+from cbmil.data.dataset import VADDataset
+from cbmil.train import TrainConfig, Trainer, arithmetic_settings, evaluate_bank, paper_variants, score_bank
+from cbmil.data.ucf_crime import CLASSES
 
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
 PRESETS = {"ci": {"seeds": 2, "iterations": 300}, "full": {"seeds": 5, "iterations": 250}}
-#: Localisation summaries of :func:`cbmil.metrics.localisation` as reported in the tables.
+#: Localisation summaries of :func:`cbmil.eval.metrics.localisation` as reported in the tables.
 LOCALISATION = (("median_video_auc", "median per-video AUC %"), ("inside_above_share", "inside > outside %"),
                 ("top_in_event_share", "top snippet in event %"))
 
@@ -69,7 +71,7 @@ class Study:
     def from_runs(cls, runs: dict) -> "Study":
         """The tables of a finished study from its ``runs.json`` (no models, no scores): what
         ``cbmil tables`` uses to rebuild tables and figures after a change in the statistics."""
-        from .train import Variant
+        from cbmil.train import Variant
         study = cls.__new__(cls)
         study.trainer, study.worlds, study.world_scores, study.snippet_scores = None, None, [], None
         study.label, study.design = runs["label"], runs.get("design", "one world for every seed")
@@ -300,7 +302,7 @@ def run_study(data: VADDataset | list[VADDataset], betas=paper.BETAS, seeds=(0, 
 
 def synthetic_worlds(preset: str, seeds, **overrides) -> list[VADDataset]:
     """One synthetic world per seed: ``make_dataset(preset, seed=s, **overrides)`` for each s."""
-    from .synthetic import make_dataset
+    from cbmil.data.synthetic import make_dataset
     return [make_dataset(preset, seed=int(s), **overrides) for s in seeds]
 
 
@@ -388,7 +390,7 @@ def table2_markdown(rows: list[dict], label: str, eval_every: int = 0) -> str:
         lines += ["", "Seeds needed to resolve the paper's published Abnormal AUC gain (paired two-sided t-test, "
                   "α = 0.05, power 0.8, noncentral t) at this run's SD of the per-seed differences: "
                   + "; ".join(plans) + "."]
-    lines += ["", "Localisation on the abnormal test videos (cbmil.metrics.localisation; mean ± std over seeds, "
+    lines += ["", "Localisation on the abnormal test videos (cbmil.eval.metrics.localisation; mean ± std over seeds, "
               f"Δ vs MIL paired as above, † = Holm over these {len(LOCALISATION) * (len(rows) - 1)} changes): the median over videos of the frame AUC inside each video, the share "
               "of videos whose events score above the rest of the video, the share whose top-scoring snippet "
               "lies in an event.", "",
@@ -525,7 +527,7 @@ def write_scores(study: Study, out: str | Path) -> list[Path]:
 # ---------------------------------------------------------------------- command line
 
 def main(args) -> int:
-    from .sources import load_source
+    from cbmil.data.sources import load_source
 
     preset = PRESETS[args.preset]
     seeds = list(range(args.seeds or preset["seeds"]))
@@ -561,7 +563,7 @@ def main(args) -> int:
     if args.save_scores:
         paths.update({f"scores{k}": p for k, p in enumerate(write_scores(study, args.out))})
     if args.save_checkpoints:
-        from .score import save_models
+        from cbmil.interop.score import save_models
         paths["models"] = save_models(study.trainer, Path(args.out) / "models.pt")
     print(Path(paths["table2_md"]).read_text())
     print(localisation_markdown(study.table1(), study.label))

@@ -18,7 +18,7 @@ Every pooled AUC and AP goes through :mod:`sklearn.metrics`; nothing here integr
 hand. The exception is the per-video AUC of :func:`localisation`, needed for some 140 videos per
 model: it is the Mann-Whitney U statistic from a sort and a binary search per video (ties count
 1/2, the same value as ``roc_auc_score``, which the tests check).
-Mapping snippet or segment scores to frames happens in :mod:`cbmil.frames`; the functions here
+Mapping snippet or segment scores to frames happens in :mod:`cbmil.data.frames`; the functions here
 take frame-level arrays.
 
 Data layout (numpy arrays, lists are accepted too)
@@ -32,7 +32,7 @@ Data layout (numpy arrays, lists are accepted too)
     non-decreasing and ends at ``F``.
 ``video_classes``  integer ``[V]``
     Class index of each test video: ``0 .. 12`` for the anomaly classes in
-    :data:`cbmil.ucf_crime.CLASSES`, :data:`cbmil.ucf_crime.NORMAL_INDEX` (13) for normal videos.
+    :data:`cbmil.data.ucf_crime.CLASSES`, :data:`cbmil.data.ucf_crime.NORMAL_INDEX` (13) for normal videos.
 
 Per-class AUC: the two readings (README, "Method choices", 5)
 --------------------------------------------------------
@@ -82,7 +82,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from cbmil.ucf_crime import CLASSES, LABELS, NORMAL_INDEX
+from cbmil.data.ucf_crime import CLASSES, LABELS, NORMAL_INDEX
 
 __all__ = [
     "total_auc",
@@ -343,7 +343,7 @@ def per_class_auc(frame_scores: Any, frame_labels: Any, frame_offsets: Any, vide
     Returns
     -------
     dict of str to float
-        ``{class name: AUC}`` for :data:`cbmil.ucf_crime.CLASSES`, in that order. A class with no
+        ``{class name: AUC}`` for :data:`cbmil.data.ucf_crime.CLASSES`, in that order. A class with no
         test videos, or whose selected frames all carry one label, gets ``float('nan')``.
         The frames are compressed exactly before sklearn sees them (``_ranked_counts``), so the
         values equal ``roc_auc_score`` on the selected frames up to rounding (~1e-15).
@@ -585,7 +585,7 @@ def localisation(frame_scores: Any, frame_labels: Any, frame_offsets: Any,
         i.e. the share of videos (where defined) for which the statement holds.
         ``"per_class"``: ``{class name: {"median_video_auc", "inside_above_share",
         "top_in_event_share" (float), "n_videos" (int, the class's abnormal test videos)}}`` for
-        :data:`cbmil.ucf_crime.CLASSES`, in that order.
+        :data:`cbmil.data.ucf_crime.CLASSES`, in that order.
         Any summary without a defined value (e.g. a class with no test video) is ``nan``.
 
     Raises

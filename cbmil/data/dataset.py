@@ -2,12 +2,12 @@
 
 A :class:`VADDataset` holds what training and evaluation need and nothing else:
 
-* training bags: each training video cut into 32 segments (:func:`cbmil.features.segment_pool`),
+* training bags: each training video cut into 32 segments (:func:`cbmil.data.features.segment_pool`),
   ``train_bags [N, C, 32, D]`` with C crops, and each video's class;
 * test snippets: every test video's snippet features back to back, ``test_snippets [S, C, D]``
   with ``test_offsets [V + 1]``, each video's class, length in frames and frame ground truth.
 
-The synthetic generator (:mod:`cbmil.synthetic`) and ``cbmil data prepare`` (:mod:`cbmil.prepare`)
+The synthetic generator (:mod:`cbmil.data.synthetic`) and ``cbmil data prepare`` (:mod:`cbmil.data.prepare`)
 both produce it; :func:`save` / :func:`load` move it to and from a folder of ``.npy`` files that
 :func:`load` memory-maps, so a cache of any size opens in milliseconds.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ucf_crime import LABELS, NORMAL_INDEX
+from cbmil.data.ucf_crime import LABELS, NORMAL_INDEX
 
 CACHE_VERSION = 1
 _ARRAYS = ("train_bags", "train_classes", "test_snippets", "test_offsets", "test_classes",

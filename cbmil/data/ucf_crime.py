@@ -42,8 +42,8 @@ FRAMES_PER_SNIPPET = 16
 TRAIN_LIST = "Anomaly_Train.txt"
 TEST_ANNOTATIONS = "Temporal_Anomaly_Annotation_for_Testing_Videos.txt"
 #: The two official split files and the test/train frame-count lists, shipped with the package
-#: (their sources and terms: ``cbmil/data/ucf_crime/README.md``): the real facts on any clone.
-SPLIT_DIR = Path(__file__).resolve().parent / "data" / "ucf_crime"
+#: (their sources and terms: ``cbmil/data/official/ucf_crime/README.md``): the real facts on any clone.
+SPLIT_DIR = Path(__file__).resolve().parent / "official" / "ucf_crime"
 
 
 def class_index(name: str) -> int:

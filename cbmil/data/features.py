@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ucf_crime import video_key
+from cbmil.data.ucf_crime import video_key
 
 N_SEGMENTS = 32
 LAYOUTS = ("c3d", "ten_crop", "per_crop", "plain")

@@ -1,8 +1,8 @@
 """``cbmil plan-seeds``: how many paired seeds a study needs to resolve a difference.
 
-A CB-MIL vs MIL comparison is a paired t-test over seeds (:func:`cbmil.metrics.paired_difference`).
+A CB-MIL vs MIL comparison is a paired t-test over seeds (:func:`cbmil.eval.metrics.paired_difference`).
 Given the standard deviation SD of the per-seed differences and the true difference DELTA one
-wants to detect, :func:`cbmil.metrics.seeds_needed` finds the smallest number of seeds whose
+wants to detect, :func:`cbmil.eval.metrics.seeds_needed` finds the smallest number of seeds whose
 two-sided test at level alpha has at least the requested power (exact, noncentral t).
 
 ``--runs runs.json`` takes SD from a finished study (``cbmil reproduce``): for every CB-MIL variant
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
+from cbmil.eval import metrics
 
 #: Metrics of ``runs.json`` that a plan covers (all fractions; planned in percentage points).
 PLANNED = ("abnormal_auc", "total_auc", "median_video_auc", "inside_above_share", "top_in_event_share")

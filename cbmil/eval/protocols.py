@@ -16,7 +16,7 @@ metric                         definition
                                kit's headline.
 ``total_auc_segment``          the same AUC with Sultani's ``segment`` protocol: snippets pooled
                                into 32 segments, each segment's score on its own frames
-                               (:func:`cbmil.frames.segment_frame_scores`). Needs snippet scores.
+                               (:func:`cbmil.data.frames.segment_frame_scores`). Needs snippet scores.
 ``abnormal_auc``               the paper's Abnormal AUC: the mean of the 13 per-class AUCs, each
                                over the frames of that class's test videos only. The kit's second
                                headline.
@@ -40,8 +40,8 @@ metric                         definition
 Crops are not a choice here: a scores file holds one score per snippet, made by whatever crop
 handling produced it (the kit scores the crop mean at test time, README "Method choices").
 
-Nothing here re-implements a metric: frame scores come from :mod:`cbmil.frames`, AUCs and the
-step-wise AP from :mod:`cbmil.metrics` (sklearn underneath); only the trapezoid AP calls sklearn's
+Nothing here re-implements a metric: frame scores come from :mod:`cbmil.data.frames`, AUCs and the
+step-wise AP from :mod:`cbmil.eval.metrics` (sklearn underneath); only the trapezoid AP calls sklearn's
 curve directly, because it depends on every threshold of the curve.
 """
 
@@ -55,9 +55,9 @@ import numpy as np
 from sklearn.metrics import auc as _curve_area
 from sklearn.metrics import precision_recall_curve
 
-from . import metrics
-from .frames import frame_scores
-from .ucf_crime import CLASSES, NORMAL_INDEX
+from cbmil.eval import metrics
+from cbmil.data.frames import frame_scores
+from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX
 
 #: Metric names of :func:`evaluate_snippet_scores` / :func:`evaluate_frame_scores` (per-class
 #: entries ``per_class_auc.<Class>`` and ``per_class_auc_with_normal.<Class>`` come in addition).
@@ -99,7 +99,7 @@ def evaluate_frame_scores(scores: np.ndarray, frame_labels: np.ndarray, frame_of
     ``*_segment`` ones), flat ``{name: value}``.
 
     ``scores`` ``[F]``, ``frame_labels`` ``[F]`` 0/1, ``frame_offsets`` ``[V + 1]``,
-    ``video_classes`` ``[V]`` (0-12, 13 = Normal), as in :mod:`cbmil.metrics`.
+    ``video_classes`` ``[V]`` (0-12, 13 = Normal), as in :mod:`cbmil.eval.metrics`.
     """
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(frame_labels).astype(bool)
@@ -250,7 +250,7 @@ def _length_mismatch(path: Path, n: int, layout) -> str:
 
 def evaluate_saved_array(path: str | Path, layout, threshold: float = 0.5) -> dict[str, float]:
     """Another method's saved scores ``[F]`` (one per frame, 16 x T per video) or ``[S]`` (one
-    per snippet), videos in the order of ``layout`` (:func:`cbmil.groundtruth.list_layout`),
+    per snippet), videos in the order of ``layout`` (:func:`cbmil.interop.groundtruth.list_layout`),
     under the metrics of :data:`METRICS` (the ``*_segment`` ones need snippet scores and are
     nan for frame scores). A length that fits neither is refused, the video where the array
     stops matching named."""
@@ -269,7 +269,7 @@ def main(args) -> int:
     """``cbmil evaluate (--scores FILE [FILE ...] | --frame-scores S.npy --list ... ) [--json]``."""
     results: dict[str, dict[str, float]] = {}
     if args.frame_scores:
-        from .groundtruth import list_layout
+        from cbmil.interop.groundtruth import list_layout
         if not args.list or not args.annotations_dir or (args.features is None) == (args.snippets is None):
             raise ValueError("--frame-scores needs --list, --annotations-dir and one of --features / --snippets")
         layout = list_layout(args.list, args.annotations_dir, args.features, args.snippets)

@@ -5,7 +5,7 @@
   :class:`~cbmil.model.Scorer` state dict with what is needed to rebuild it;
   :func:`load_model` reads one of them back by name (``"CB-MIL 0.9999 / seed 0"``).
 * :func:`read_video_features` reads one video's feature file in any layout of
-  :mod:`cbmil.features`; :func:`score_video` scores its snippets (mean over crops of the crop
+  :mod:`cbmil.data.features`; :func:`score_video` scores its snippets (mean over crops of the crop
   scores, as :func:`cbmil.train.score_snippets` does).
 * :func:`main` is ``cbmil score``: the scores of one video drawn as a timeline, annotated events
   shaded, optionally printed as JSON.
@@ -24,7 +24,7 @@ A model trained with ``precision="bf16"`` (layer 1 in bfloat16) is saved and sco
 its scores differ from the bank's by the bf16 rounding of layer 1 only.
 
 Units of the timeline: snippet layouts (I3D ten-crop, per-crop, plain ``.npy``) put each
-snippet's score on its 16 frames (the snippet protocol of :mod:`cbmil.frames`), so the x axis is
+snippet's score on its 16 frames (the snippet protocol of :mod:`cbmil.data.frames`), so the x axis is
 frames and annotated events (frames, inclusive) are shaded where they fall. A C3D ``.txt`` file
 holds 32 segments of a video whose frame count it does not record: its timeline is drawn over
 segments, and events are listed but not shaded (where they fall is unknown without the frame
@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .features import _CROP_RE, FeatureSource, _layout_of, load_video
-from .frames import frame_ground_truth
-from .model import Scorer
-from .plots import score_timeline
-from .ucf_crime import FRAMES_PER_SNIPPET, class_of_key, video_key
+from cbmil.data.features import _CROP_RE, FeatureSource, _layout_of, load_video
+from cbmil.data.frames import frame_ground_truth
+from cbmil.model import Scorer
+from cbmil.plots import score_timeline
+from cbmil.data.ucf_crime import FRAMES_PER_SNIPPET, class_of_key, video_key
 
 FORMAT = "cbmil-models"
 VERSION = 1
@@ -138,7 +138,7 @@ def input_dim(scorer: Scorer) -> int:
 # ---------------------------------------------------------------------- one video
 
 def feature_source(path: str | Path) -> FeatureSource:
-    """The :class:`~cbmil.features.FeatureSource` of one feature file; for a per-crop file
+    """The :class:`~cbmil.data.features.FeatureSource` of one feature file; for a per-crop file
     ``Name__K.npy``, all of its sibling crop files ``Name__0.npy .. Name__{C-1}.npy``."""
     path = Path(path)
     layout = _layout_of(path.name)
@@ -161,7 +161,7 @@ def feature_source(path: str | Path) -> FeatureSource:
 
 def read_video_features(path: str | Path, dim: int | None = None) -> np.ndarray:
     """One video's features, float32 ``[T, C, D]``, from a file in any layout of
-    :mod:`cbmil.features` (a per-crop file brings its sibling crops). ``dim``: the D expected
+    :mod:`cbmil.data.features` (a per-crop file brings its sibling crops). ``dim``: the D expected
     (the model's input); another D raises ``ValueError`` naming the file, the D found and the
     D expected."""
     path = Path(path)
@@ -205,7 +205,7 @@ def main(args) -> int:
     """
     import matplotlib.pyplot as plt
 
-    from .groundtruth import read_annotations
+    from cbmil.interop.groundtruth import read_annotations
 
     scorer = load_model(args.checkpoint, args.model)
     if not Path(args.features).is_file():

@@ -1,12 +1,12 @@
 """``cbmil strength``: the generator examined. What do a class's strength and ``context`` do?
 
-In :mod:`cbmil.synthetic` an anomaly of class c shifts the features inside its events by
+In :mod:`cbmil.data.synthetic` an anomaly of class c shifts the features inside its events by
 ``s_c`` noise standard deviations along the class signature (``s_c`` drawn once per world), and
 ``context`` adds a fraction of that same shift to *every* snippet of an abnormal video. This
 command trains plain MIL on several worlds (one per seed) for each value of ``context`` (with
 the default cap, and uncapped as before v2) and
 records, per world and class, the strength ``s_c`` beside the class's AUC (frames of its own
-test videos) and its localisation (:func:`cbmil.metrics.localisation`), so that a reader can see
+test videos) and its localisation (:func:`cbmil.eval.metrics.localisation`), so that a reader can see
 whether a Total AUC comes from finding events or from telling abnormal videos from normal ones.
 
 Outputs: ``strength.csv`` (one row per context, world and class) and ``strength_context.png``.
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
-from .reproduce import read_csv, run_study, write_csv
-from .train import TrainConfig, arithmetic_settings
-from .ucf_crime import CLASSES
+from cbmil import plots
+from cbmil.study.reproduce import read_csv, run_study, write_csv
+from cbmil.train import TrainConfig, arithmetic_settings
+from cbmil.data.ucf_crime import CLASSES
 
 METRICS = (("class_auc", "per-class AUC"), ("median_video_auc", "median per-video AUC"),
            ("top_in_event_share", "top snippet in an event (share)"))
@@ -43,7 +43,7 @@ def settings(contexts, uncapped: bool = True) -> list[tuple[str, dict]]:
 def run(preset: str, setups: list[tuple[str, dict]], n_worlds: int, config: TrainConfig) -> list[dict]:
     """Train MIL on ``n_worlds`` worlds for each ``(label, generator overrides)``; one row per
     (setting, world, class)."""
-    from .synthetic import make_dataset
+    from cbmil.data.synthetic import make_dataset
     rows = []
     for label, overrides in setups:
         worlds = [make_dataset(preset, seed=w, **overrides) for w in range(n_worlds)]
