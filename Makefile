@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= ci
 
-.PHONY: venv test reproduce selection-bias imbalance strength lab notebooks notebook-times benchmarks clean
+.PHONY: venv test test-fast reproduce selection-bias imbalance strength lab notebooks notebook-times benchmarks clean
 
 venv: $(STAMP)
 
@@ -21,10 +21,14 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	CBMIL_PROFILE=ci $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
+# The quick loop while editing: tests/ without the tests marked slow (over ~8 s each) and without the notebooks.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
+
 # The main job: 5 synthetic worlds (one per seed) x MIL + 4 betas x 250 steps, D = 2048; < 15 min
 # on 2 CPU cores in fp32 (README "Results").
 reproduce: $(STAMP)
-	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --save-scores --out results
+	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --save-scores --out results --figures figures
 
 # What picking the best *test* checkpoint adds: the main job again (same models), the test set
 # evaluated every 25 steps; results/selection_bias/ (selection_bias.csv, Table 2 with best − final).
@@ -34,11 +38,11 @@ selection-bias: $(STAMP)
 
 # When does balancing help? 3 x 3 grid of training-split imbalance x class overlap (ci preset).
 imbalance: $(STAMP)
-	$(PY) -m cbmil imbalance --preset ci --out results/imbalance
+	$(PY) -m cbmil imbalance --preset ci --out results/imbalance --figures figures
 
 # The generator examined: per-class strength vs AUC and localisation, with and without context.
 strength: $(STAMP)
-	$(PY) -m cbmil strength --preset ci --out results/strength
+	$(PY) -m cbmil strength --preset ci --out results/strength --figures figures
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

@@ -54,7 +54,7 @@ def main() -> None:
     def run():
         scores = score_snippets(bank, snippets)[0]
         frames = frame_scores(scores, offsets, n_frames)
-        return metrics.evaluate(frames, labels, offsets_from_lengths(n_frames), classes)
+        return metrics.evaluate(labels, frames, offsets_from_lengths(n_frames), classes)
 
     run()
     parts = {"score": [], "frames_and_metrics": [], "total": []}
@@ -62,7 +62,7 @@ def main() -> None:
         t0 = time.perf_counter()
         scores = score_snippets(bank, snippets)[0]
         t1 = time.perf_counter()
-        metrics.evaluate(frame_scores(scores, offsets, n_frames), labels, offsets_from_lengths(n_frames), classes)
+        metrics.evaluate(labels, frame_scores(scores, offsets, n_frames), offsets_from_lengths(n_frames), classes)
         t2 = time.perf_counter()
         parts["score"].append(t1 - t0)
         parts["frames_and_metrics"].append(t2 - t1)

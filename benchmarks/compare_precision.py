@@ -6,8 +6,8 @@ two normalisations of the class weights)
 Both ``runs.json`` (from ``cbmil reproduce``) must hold the same seeds and methods. For each
 method and metric (Total, Abnormal AUC, %) it prints the mean of each study, the seed-to-seed
 standard deviation of the first, and the per-seed paired difference B - A with its Student-t 95 %
-interval and p-value (:func:`cbmil.eval.metrics.paired_difference`), and the p-value after Holm's
-correction over all rows (:func:`cbmil.eval.metrics.holm`). "within noise" means |mean difference| is
+interval and p-value (:func:`cbmil.eval.stats.paired_difference`), and the p-value after Holm's
+correction over all rows (:func:`cbmil.eval.stats.holm`). "within noise" means |mean difference| is
 below the first study's seed std; the largest |difference| over all rows is printed at the end.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cbmil.eval.metrics import holm, paired_difference
+from cbmil.eval.stats import holm, paired_difference
 
 
 def per_seed(runs: dict, method: str, metric: str) -> np.ndarray:

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from cbmil.study import paper
-from cbmil.study.reproduce import PRESETS, run_study, synthetic_worlds, write_outputs
+from cbmil.study.reproduction import PRESETS, run_study, synthetic_worlds, write_outputs
 from cbmil.train import TrainConfig, device_name, select_device
 
 STEPS = {"eager": {}, "graph": {"cuda_graph": True}, "fused": {"fused": True}}

@@ -5,7 +5,6 @@ command to the module that owns it."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 
@@ -42,12 +41,142 @@ def _prepare(args) -> int:
     return 0
 
 
-def _run(module: str, function: str = "main"):
-    """The handler of a command whose work lives in ``cbmil.<module>.<function>(args)``, imported
-    only when the command runs (torch and matplotlib load for the commands that need them)."""
-    def handler(args) -> int:
-        return getattr(importlib.import_module(f".{module}", __package__), function)(args)
-    return handler
+def _audit(args) -> int:
+    """0 when the ground truth is consistent, 1 with findings (2 on unreadable input, in :func:`main`)."""
+    from cbmil.interop import groundtruth as gt
+    report = gt.audit_file(args.gt, args.list, args.annotations_dir, args.features, args.snippets)
+    if args.json:
+        print(json.dumps({"gt": str(args.gt), "list": str(args.list)} | report))
+    else:
+        print(gt.format_report(report, str(args.gt), str(args.list)))
+    return 0 if report["consistent"] else 1
+
+
+def _export_gt(args) -> int:
+    from cbmil.interop.groundtruth import export_gt
+    labels = export_gt(args.list, args.annotations_dir, args.out, args.features, args.snippets, args.dtype)
+    n_videos = len(labels.keys)
+    labels = labels.frame_labels
+    print(f"wrote {args.out}: {len(labels):,} frames ({args.dtype}) of {n_videos} videos, "
+          f"{int(labels.sum()):,} anomalous ({labels.mean() if len(labels) else 0:.1%})")
+    return 0
+
+
+def _settings(args, progress: bool):
+    """The :class:`cbmil.train.RunSettings` of the arithmetic options."""
+    from cbmil.train import RunSettings
+    return RunSettings(device=args.device, precision=args.precision, fused=args.fused, cuda_graph=args.cuda_graph,
+                       progress=progress, eval_every=getattr(args, "eval_every", 0),
+                       protocol=getattr(args, "protocol", "snippet"))
+
+
+def _reproduce(args) -> int:
+    from cbmil.study.reproduction import localisation_markdown, reproduce
+    study = reproduce(args.data, preset=args.preset, betas=args.betas, seeds=args.seeds, iterations=args.iterations,
+                      out=args.out, figures=args.figures, data_seed=args.data_seed, one_world=args.one_world,
+                      balanced=args.balanced, config=args.config, optimizer=args.optimizer, pairing=args.pairing,
+                      sparsity=args.sparsity, normalize="none" if args.raw_weights else args.normalize,
+                      crop=args.crop, batch_size=args.batch_size, settings=_settings(args, not args.quiet),
+                      save_scores=args.save_scores, save_checkpoints=args.save_checkpoints,
+                      keep_memory=not args.release_memory)
+    trainer = study.trainer
+    print(study.table2_markdown())
+    print(localisation_markdown(study.table1(), study.label))
+    print(f"wrote {', '.join(str(p) for p in study.paths.values())}")
+    print(f"{trainer.bank.n_models} models x {trainer.config.iterations} steps on {trainer.device} "
+          f"(layer 1 in {trainer.settings.precision}, {study.design}): data {study.data_seconds:.0f} s, "
+          f"training {trainer.seconds:.0f} s, total {study.seconds:.0f} s")
+    return 0
+
+
+def _tables(args) -> int:
+    from cbmil.study.reproduction import rebuild_tables
+    study = rebuild_tables(args.runs, args.out, args.figures)
+    print(study.table2_markdown())
+    print(f"wrote {', '.join(str(p) for p in study.paths.values())}")
+    return 0
+
+
+def _imbalance(args) -> int:
+    from cbmil.study.imbalance import imbalance_dial
+    result = imbalance_dial(preset=args.preset, levels=args.levels, overlaps=args.overlaps, betas=args.betas,
+                            worlds=args.worlds, iterations=args.iterations, out=args.out, figures=args.figures,
+                            settings=_settings(args, progress=False), keep_memory=not args.release_memory,
+                            replot=args.replot, quiet=args.quiet)
+    print(result.summary())
+    print(f"wrote {', '.join(str(p) for p in result.paths.values())}")
+    return 0
+
+
+def _strength(args) -> int:
+    import time
+    from cbmil.study.strength import strength_study
+    start = time.perf_counter()
+    result = strength_study(preset=args.preset, contexts=args.contexts, uncapped=not args.no_uncapped,
+                            worlds=args.worlds, iterations=args.iterations, out=args.out, figures=args.figures,
+                            settings=_settings(args, progress=False), keep_memory=not args.release_memory,
+                            replot=args.replot)
+    print(result.summary())
+    print(f"{'read' if args.replot else 'wrote'} {', '.join(str(p) for p in result.paths.values())} "
+          f"in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def _plan_seeds(args) -> int:
+    from cbmil.study.planning import plan_from_runs
+    from cbmil.eval.stats import seeds_needed
+    if args.runs:
+        rows = plan_from_runs(args.runs, args.delta, args.alpha, args.power)
+        if args.json:
+            print(json.dumps(rows))
+            return 0
+        print(f"seeds needed to detect {args.delta:g} pp (paired two-sided t-test, alpha {args.alpha:g}, "
+              f"power {args.power:g}) at the SD of the per-seed differences to MIL in {args.runs}:")
+        print(f"{'method':<16}{'metric':<22}{'seeds run':>10}{'SD (pp)':>10}{'seeds needed':>14}")
+        for r in rows:
+            needed = r["seeds_needed"] if r["seeds_needed"] is not None else "n/a"
+            print(f"{r['method']:<16}{r['metric']:<22}{r['seeds_run']:>10}{r['sd_pp']:>10.3f}{needed:>14}")
+        return 0
+    if args.sd is None:
+        raise ValueError("plan-seeds needs --sd (or --runs runs.json to take it from a study)")
+    plan = seeds_needed(args.sd, args.delta, args.alpha, args.power)
+    if args.json:
+        print(json.dumps(plan))
+    elif plan["seeds"] is None:
+        print(f"no number of seeds up to 100,000 reaches power {args.power:g} for delta {args.delta:g}")
+    else:
+        print(f"{plan['seeds']} paired seeds detect a mean difference of {args.delta:g} at SD {args.sd:g} "
+              f"(two-sided paired t-test, alpha {args.alpha:g}) with power {plan['power']:.3f}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    import math
+    from cbmil.eval.protocols import evaluate_saved, moves_table
+    results = evaluate_saved(args.scores or [], args.frame_scores, args.list, args.annotations_dir, args.features,
+                             args.snippets, args.name, args.threshold)
+    if args.json:  # undefined values (e.g. a class without test videos) as null
+        print(json.dumps({name: {k: (v if math.isfinite(v) else None) for k, v in m.items()}
+                          for name, m in results.items()}))
+    else:
+        print(moves_table(results))
+    return 0
+
+
+def _score(args) -> int:
+    from cbmil.interop.score import score_one_video
+    result = score_one_video(args.checkpoint, args.model, args.features, args.annotations_dir, args.out)
+    result.pop("note")  # written in the figure
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    scores, unit = result["snippet_scores"], result["unit"]
+    peak = max(range(len(scores)), key=scores.__getitem__)
+    events = result["events"]
+    print(f"{result['video']} ({result['class']}), model {args.model}: {len(scores)} {unit}s, max score "
+          f"{scores[peak]:.3f} at {unit} {peak}; events: {events if events is not None else 'not annotated'}")
+    print(f"timeline written to {result['timeline']}")
+    return 0
 
 
 def add_reproduce_arguments(parser) -> None:
@@ -58,7 +187,7 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
     parser.add_argument("--iterations", type=int, help="training steps per model")
     parser.add_argument("--out", default="results", help="folder for tables and runs.json")
-    parser.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
+    parser.add_argument("--figures", help="folder for figures (default: the --out folder; 'none' to skip)")
     parser.add_argument("--data-seed", type=int, default=0,
                         help="synthetic: seed i trains on the world of data seed DATA_SEED + i (default 0)")
     parser.add_argument("--one-world", action="store_true",
@@ -87,7 +216,7 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
     add_arithmetic_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=_run("study.reproduce"))
+    parser.set_defaults(func=_reproduce)
 
 
 def add_arithmetic_arguments(parser) -> None:
@@ -115,7 +244,7 @@ def add_grid_arguments(parser, per: str, iterations: int, out: str, figures: str
     parser.add_argument("--worlds", type=int, default=4, help=f"worlds (= seeds) per {per}")
     parser.add_argument("--iterations", type=int, default=iterations, help="training steps per model")
     parser.add_argument("--out", default=out, help="folder for the CSVs")
-    parser.add_argument("--figures", default="figures", help=f"folder for {figures} ('none' to skip)")
+    parser.add_argument("--figures", help=f"folder for {figures} (default: the --out folder; 'none' to skip)")
     add_arithmetic_arguments(parser)
 
 
@@ -182,32 +311,32 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--gt", required=True, help="frame ground truth .npy: one 0/1 per frame, videos in list order")
     add_list_arguments(aud)
     aud.add_argument("--json", action="store_true", help="print one JSON object")
-    aud.set_defaults(func=_run("interop.groundtruth", "main_audit"))
+    aud.set_defaults(func=_audit)
 
     exp = data_sub.add_parser("export-gt", help="write the frame ground truth of a .list file's videos, in its order")
     add_list_arguments(exp)
     exp.add_argument("--out", required=True, help=".npy file to write")
     exp.add_argument("--dtype", default="float32", choices=["float32", "float64", "uint8"],
                      help="dtype of the 0/1 labels (default float32, like the public arrays)")
-    exp.set_defaults(func=_run("interop.groundtruth", "main_export_gt"))
+    exp.set_defaults(func=_export_gt)
 
     rep = sub.add_parser("reproduce", help="train MIL and CB-MIL for every beta and seed, evaluate, write tables")
     add_reproduce_arguments(rep)
 
     imb = sub.add_parser("imbalance", help="MIL vs CB-MIL over a grid of training-split imbalance x class overlap")
     add_imbalance_arguments(imb)
-    imb.set_defaults(func=_run("study.imbalance"))
+    imb.set_defaults(func=_imbalance)
 
     st = sub.add_parser("strength", help="the generator examined: MIL's per-class AUC and localisation against "
                                          "class strength, for several values of context")
     add_strength_arguments(st)
-    st.set_defaults(func=_run("study.strength"))
+    st.set_defaults(func=_strength)
 
     tab = sub.add_parser("tables", help="rebuild Tables 1-2 and figures from a study's runs.json (no training)")
     tab.add_argument("runs", help="runs.json written by `cbmil reproduce`")
     tab.add_argument("--out", help="folder for the tables (default: the folder of runs.json)")
-    tab.add_argument("--figures", default="figures", help="folder for figures ('none' to skip)")
-    tab.set_defaults(func=_run("study.reproduce", "tables_main"))
+    tab.add_argument("--figures", help="folder for figures (default: the tables' folder; 'none' to skip)")
+    tab.set_defaults(func=_tables)
 
     plan = sub.add_parser("plan-seeds", help="smallest number of paired seeds that resolves a difference")
     plan.add_argument("--sd", type=float, help="standard deviation of the per-seed differences")
@@ -216,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--power", type=float, default=0.8, help="power to reach (default 0.8)")
     plan.add_argument("--runs", help="runs.json of a study: take SD (in pp) from its per-seed differences to MIL")
     plan.add_argument("--json", action="store_true", help="print JSON: {seeds, power} (a list of rows with --runs)")
-    plan.set_defaults(func=_run("study.planning"))
+    plan.set_defaults(func=_plan_seeds)
 
     ev = sub.add_parser("evaluate", help="saved scores under every evaluation protocol, and how far each choice "
                                          "moves the headline")
@@ -231,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threshold", type=float, default=0.5, help="threshold of the false-alarm rate (default 0.5)")
     ev.add_argument("--json", action="store_true",
                     help="print one JSON object {model: {metric: value}} (metric names: cbmil/eval/protocols.py)")
-    ev.set_defaults(func=_run("eval.protocols"))
+    ev.set_defaults(func=_evaluate)
 
     sc = sub.add_parser("score", help="score one video's features with a saved model and draw its timeline")
     sc.add_argument("--checkpoint", required=True, metavar="FILE",
@@ -246,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", default="timeline.png", help="timeline figure to write (default: timeline.png)")
     sc.add_argument("--json", action="store_true",
                     help="print one JSON object to stdout: video, model, snippet_scores, events, ...")
-    sc.set_defaults(func=_run("interop.score"))
+    sc.set_defaults(func=_score)
     return parser
 
 
@@ -254,7 +383,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:
         print(f"cbmil: error: {exc}", file=sys.stderr)
         return 2
 

@@ -42,7 +42,7 @@ def per_class_change(rows: list[dict], beta: float, label: str, title: str = "")
     Table 1; uncorrected) and a dagger above the changes that survive Holm's correction over the
     table's family; the paper's single-run change beside each bar when it published one.
 
-    ``rows``: Table 1 rows (:meth:`cbmil.study.reproduce.Study.table1`), the mean row ignored.
+    ``rows``: Table 1 rows (:meth:`cbmil.study.reproduction.Study.table1`), the mean row ignored.
     """
     tag = f"{beta:g}"
     rows = sorted([r for r in rows if r["class"] in CLASSES], key=lambda r: (r["train_videos"], r["class"]))
@@ -80,7 +80,7 @@ def change_vs_beta(rows: list[dict], title: str = ""):
     t-interval of the per-seed differences (the interval of Table 2), the paper's single-run
     change beside it.
 
-    ``rows``: Table 2 rows (:meth:`cbmil.study.reproduce.Study.table2`); the MIL row is the reference.
+    ``rows``: Table 2 rows (:meth:`cbmil.study.reproduction.Study.table2`); the MIL row is the reference.
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.9))
     cb = [r for r in rows if r["beta"] is not None]

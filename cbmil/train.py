@@ -11,7 +11,7 @@ Worlds: a run trains on one dataset (every seed sees the same training bags: the
 features, or one synthetic draw), or on one dataset *per seed* (``Trainer([world_0, world_1,
 ...], variants, seeds)``): seed i then trains on world i, and all variants of that seed share it,
 so the paired design holds and the spread over seeds covers the draw of the world as well as
-the training randomness (the synthetic study's default, :func:`cbmil.study.reproduce.run_study`).
+the training randomness (the synthetic study's default, :func:`cbmil.study.reproduction.run_study`).
 Worlds must share the training split's classes (same class of every bag), so that batches and
 class weights are the same for every world.
 
@@ -33,17 +33,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cbmil.accel import memory
-from cbmil.eval import metrics
-from cbmil.accel.cudagraph import GraphedStep
 from cbmil.data.dataset import VADDataset
 from cbmil.data.frames import frame_scores
-from cbmil.accel.fused import training_scores
+from cbmil.eval import metrics
 from cbmil.losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
 from cbmil.model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from cbmil.data.ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
+PAIRINGS = ("paired", "all")
+SPARSITIES = ("linear", "squared")
+PROTOCOLS = ("snippet", "segment")
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,14 @@ def paper_variants(betas: Sequence[float] = (0.9, 0.99, 0.999, 0.9999)) -> list[
     return [Variant("MIL")] + [Variant(f"CB-MIL {b:g}", float(b)) for b in betas]
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Training settings. Defaults follow the paper (which follows Sultani et al.).
+    """What defines a trained model. Defaults follow the paper (which follows Sultani et al.).
+
+    Saved with every checkpoint and in ``runs.json``; how a run executes (device, precision,
+    progress, evaluation, speed paths) is :class:`RunSettings`. Every field is checked here:
+    an unknown option is refused, naming the allowed values, before any data is made.
+
 
     iterations: the paper's "10,000 epochs" are 10,000 steps of one batch.
     batch_size: abnormal bags per step, and as many normal bags (Sultani: 30 + 30).
@@ -89,32 +94,6 @@ class TrainConfig:
         beta = 0.9 that is all they do) and so confound the comparison with MIL (README,
         "Method choices", 2). ``True``/``False`` mean ``"classes"``/``"none"``.
     crop: ``"random"`` (one random crop per sampled bag) or ``"mean"`` (crops averaged).
-    precision: arithmetic of layer 1, ``"fp32"``, ``"bf16"`` or ``"auto"`` (default: bf16 where
-        the device has bf16 matrix units, see :func:`cbmil.model.resolve_precision`). bf16
-        keeps the training bags in bfloat16 (half the memory) and runs the first layer's
-        products on bf16 units (AMX / AVX512-BF16 CPUs, CUDA tensor cores), 2-3x faster a
-        step on such CPUs; the rest stays fp32. Its AUCs agree with fp32 within seed noise
-        (README, "Performance"). The Trainer's config holds the resolved value.
-    device: ``"auto"`` = CUDA when available, else CPU.
-    eval_every: evaluate on the test set every k steps for learning curves (0 = never).
-    fused: ``False`` (default): autograd through :meth:`ScorerBank.forward
-        <cbmil.model.ScorerBank.forward>`, the reference. ``True``: each step's forward and
-        backward through the scorers run as :class:`cbmil.accel.fused.BankTrainingPass` (activations
-        updated in place, the backward written out), tested to give the reference's scores up to
-        float rounding. Not the default: on the CPU measured it was no faster (README
-        "Performance"; ``benchmarks/bench_train.py`` times both).
-    keep_memory: ``True`` (default): on a CPU device, building a :class:`Trainer` makes the
-        process keep freed memory for the next step (:func:`cbmil.accel.memory.keep_freed_memory`:
-        glibc's large blocks from the heap, not mapped afresh every step); the 25-model main job
-        trained in 12-22 % less time that way on the CPU measured (README "Performance").
-        Process-wide and lasting; the arithmetic is unchanged (bit-identical scores). ``False``
-        leaves the C library's defaults.
-    cuda_graph: ``False`` (default): each step's kernels are launched one by one from Python.
-        ``True`` (CUDA only, Adagrad only): the step after the host's batch draw is recorded once
-        as a CUDA graph and replayed (:mod:`cbmil.accel.cudagraph`), to remove the launch overhead that
-        bounds a GPU step. Same arithmetic as the default up to float rounding: tested on the CPU
-        in its unrecorded form; the recorded form's tests (``tests/test_gpu.py``) have not yet run
-        on a GPU. Not the default: not yet measured on a GPU (README "Performance").
     """
 
     iterations: int = 10_000
@@ -133,34 +112,18 @@ class TrainConfig:
     dropout: float = DROPOUT
     hidden: tuple[int, int] = HIDDEN
     crop: str = "random"
-    precision: str = "auto"
-    device: str = "auto"
-    eval_every: int = 0
-    protocol: str = "snippet"
-    progress: bool = True
-    fused: bool = False
-    keep_memory: bool = True
-    cuda_graph: bool = False
 
     def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.crop not in ("random", "mean"):
-            raise ValueError(f"TrainConfig.crop must be 'random' or 'mean', got {self.crop!r}")
-        if self.precision not in PRECISIONS + ("auto",):
-            raise ValueError(f"TrainConfig.precision must be 'auto' or one of {PRECISIONS}, got {self.precision!r}")
-        if self.decay not in ("all", "kernels"):
-            raise ValueError(f"TrainConfig.decay must be 'all' or 'kernels', got {self.decay!r}")
-        if self.layer2 not in LAYER2:
-            raise ValueError(f"TrainConfig.layer2 must be one of {LAYER2}, got {self.layer2!r}")
-        if self.normalize_weights not in NORMALIZATIONS + (True, False):
-            raise ValueError(f"TrainConfig.normalize_weights must be one of {NORMALIZATIONS}, "
-                             f"got {self.normalize_weights!r}")
-        if self.cuda_graph and self.optimizer != "adagrad":
-            raise ValueError(f"TrainConfig.cuda_graph=True implements Adagrad only, got optimizer {self.optimizer!r}")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("decay", ("all", "kernels")), ("layer2", LAYER2),
+                              ("pairing", PAIRINGS), ("sparsity", SPARSITIES), ("crop", ("random", "mean")),
+                              ("normalize_weights", NORMALIZATIONS + (True, False))):
+            _check_choice("TrainConfig", name, getattr(self, name), allowed)
         if self.iterations < 0 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: iterations >= 0 and batch_size >= 1 expected, "
                              f"got {self.iterations} and {self.batch_size}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"TrainConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
 
     @classmethod
     def sultani(cls, **overrides) -> "TrainConfig":
@@ -173,6 +136,58 @@ class TrainConfig:
         settings = {"optimizer": "adagrad", "lr": 0.01, "adagrad_eps": 1e-8, "weight_decay": 0.002,
                     "decay": "kernels", "layer2": "linear", "iterations": 20_000}
         return cls(**(settings | overrides))
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run executes: nothing here changes what a model is, only where and how fast it
+    trains and what is recorded on the way (saved in ``runs.json`` beside the
+    :class:`TrainConfig`).
+
+    precision: arithmetic of layer 1, ``"fp32"``, ``"bf16"`` or ``"auto"`` (default: bf16 where
+        the device has bf16 matrix units, see :func:`cbmil.model.resolve_precision`). bf16
+        keeps the training bags in bfloat16 (half the memory) and runs the first layer's
+        products on bf16 units (AMX / AVX512-BF16 CPUs, CUDA tensor cores), 2-3x faster a
+        step on such CPUs; the rest stays fp32. Its AUCs agree with fp32 within seed noise
+        (README, "Performance"). The Trainer's settings hold the resolved value.
+    device: ``"auto"`` = CUDA when available, else CPU.
+    eval_every: evaluate on the test set every k steps for learning curves (0 = never); no random
+        number is drawn, so training is unchanged.
+    protocol: how snippet scores become frame scores for evaluation, ``"snippet"`` (default) or
+        ``"segment"`` (:mod:`cbmil.eval.protocols`).
+    progress: show a progress bar.
+    fused: ``False`` (default): autograd through :meth:`ScorerBank.forward
+        <cbmil.model.ScorerBank.forward>`, the reference. ``True``: each step's forward and
+        backward through the scorers run as :class:`cbmil.accel.fused.BankTrainingPass` (activations
+        updated in place, the backward written out), tested to give the reference's scores up to
+        float rounding. Not the default: on the CPU measured it was no faster (README
+        "Performance"; ``benchmarks/bench_train.py`` times both).
+    cuda_graph: ``False`` (default): each step's kernels are launched one by one from Python.
+        ``True`` (CUDA only, Adagrad only): the step after the host's batch draw is recorded once
+        as a CUDA graph and replayed (:mod:`cbmil.accel.cudagraph`), to remove the launch overhead that
+        bounds a GPU step. Same arithmetic as the default up to float rounding: tested on the CPU
+        in its unrecorded form; the recorded form's tests (``tests/test_gpu.py``) have not yet run
+        on a GPU. Not the default: not yet measured on a GPU (README "Performance").
+    """
+
+    device: str = "auto"
+    precision: str = "auto"
+    eval_every: int = 0
+    protocol: str = "snippet"
+    progress: bool = True
+    fused: bool = False
+    cuda_graph: bool = False
+
+    def __post_init__(self):
+        _check_choice("RunSettings", "precision", self.precision, PRECISIONS + ("auto",))
+        _check_choice("RunSettings", "protocol", self.protocol, PROTOCOLS)
+        if self.eval_every < 0:
+            raise ValueError(f"RunSettings.eval_every must be >= 0 (0 = never), got {self.eval_every}")
+
+
+def _check_choice(owner: str, name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{owner}.{name} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}")
 
 
 def check_worlds(data: VADDataset | Sequence[VADDataset], n_seeds: int) -> list[VADDataset]:
@@ -212,16 +227,15 @@ def device_name(device: torch.device | str) -> str:
     return f"{model}, {os.cpu_count()} cores"
 
 
-def arithmetic_settings(args) -> dict:
-    """The :class:`TrainConfig` fields set by the command line's arithmetic options (``--device``,
-    ``--precision``, ``--fused``, ``--release-memory``, ``--cuda-graph``) from a parsed ``args``.
-    A device that does not exist here, or ``--cuda-graph`` without a CUDA device, is refused here,
-    before any data is made or read."""
-    device = select_device(args.device)
-    if args.cuda_graph and device.type != "cuda":
-        raise ValueError(f"--cuda-graph needs a CUDA device; --device {args.device} is {device.type!r}")
-    return dict(device=args.device, precision=args.precision, fused=args.fused, keep_memory=not args.release_memory,
-                cuda_graph=args.cuda_graph)
+def check_settings(settings: RunSettings, config: TrainConfig | None = None) -> torch.device:
+    """The device ``settings`` train on, refusing what cannot run here before any data is made or
+    read: a device that does not exist, ``cuda_graph`` without a CUDA device or without Adagrad."""
+    device = select_device(settings.device)
+    if settings.cuda_graph and device.type != "cuda":
+        raise ValueError(f"cuda_graph=True needs a CUDA device; device {settings.device!r} is {device.type!r}")
+    if settings.cuda_graph and config is not None and config.optimizer != "adagrad":
+        raise ValueError(f"cuda_graph=True implements Adagrad only, got optimizer {config.optimizer!r}")
+    return device
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -244,6 +258,14 @@ def select_device(name: str = "auto") -> torch.device:
     elif device.type != "cpu":
         raise ValueError(f"device {name!r}: the kit trains on cpu or cuda")
     return device
+
+
+def _shares_bags(world: VADDataset, copy: torch.Tensor) -> bool:
+    """Whether ``world.train_bags`` can be replaced by a view of the trainer's ``copy``: an
+    in-memory float32 array (not a memory-mapped cache) equal in shape, the copy on the CPU."""
+    bags = world.train_bags
+    return (copy.device.type == "cpu" and copy.dtype == torch.float32 and type(bags) is np.ndarray
+            and bags.dtype == np.float32 and bags.shape == tuple(copy.shape))
 
 
 def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, normalize="classes") -> torch.Tensor:
@@ -274,30 +296,32 @@ class Trainer:
     """
 
     def __init__(self, data: VADDataset | Sequence[VADDataset], variants: Sequence[Variant], seeds: Sequence[int],
-                 config: TrainConfig | None = None):
+                 config: TrainConfig | None = None, settings: RunSettings | None = None):
         self.variants, self.seeds = list(variants), [int(s) for s in seeds]
         self.worlds = check_worlds(data, len(self.seeds))
         self.data = self.worlds[0]
         config = config or TrainConfig()
         if not self.variants or not self.seeds:
             raise ValueError("Trainer needs at least one variant and one seed")
-        self.device = select_device(config.device)
-        if config.cuda_graph and self.device.type != "cuda":
-            raise ValueError(f"TrainConfig.cuda_graph=True needs a CUDA device; the device is {self.device.type!r} "
-                             f"(TrainConfig.device={config.device!r})")
-        if config.keep_memory and self.device.type == "cpu":
-            memory.keep_freed_memory()  # before the bags and the bank are allocated
-        self.config = config = replace(config, precision=resolve_precision(config.precision, self.device))
+        settings = settings or RunSettings()
+        self.device = check_settings(settings, config)
+        self.config = config
+        self.settings = settings = replace(settings, precision=resolve_precision(settings.precision, self.device))
         # [W, N, C, 32, D] (W = 1 world, or one per seed), read into memory world by world
         first = self.data.train_bags
         n_crops = 1 if config.crop == "mean" else first.shape[1]
         self.bags = torch.empty((len(self.worlds), first.shape[0], n_crops) + first.shape[2:],
-                                dtype=DTYPES[config.precision], device=self.device)
+                                dtype=DTYPES[settings.precision], device=self.device)
         for w, world in enumerate(self.worlds):
             with warnings.catch_warnings():  # a read-only memmap (the prepared cache): only read, then copied
                 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
                 bags = torch.from_numpy(np.asarray(world.train_bags, dtype=np.float32))
             self.bags[w] = bags.mean(dim=1, keepdim=True) if config.crop == "mean" else bags
+            del bags
+            if _shares_bags(world, self.bags[w]):
+                # the world's in-memory bags become a view of the copy made here (the same values),
+                # so that the two are not held twice (5 worlds at D = 2048: 2.1 GB)
+                world.train_bags = self.bags[w].numpy()
         self.classes = torch.from_numpy(np.array(self.data.train_classes, dtype=np.int64))
         # first bag of each seed's world in the [W * N] bags: seed i reads world i (or the one world)
         n_bags = first.shape[0]
@@ -310,7 +334,7 @@ class Trainer:
                              f"bags; got {len(self.abnormal)} and {len(self.normal)}")
         self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights).to(self.device)
         self.bank = ScorerBank(self.data.dim, self.seeds, len(self.variants), config.hidden, config.dropout,
-                               config.precision, config.layer2).to(self.device)
+                               settings.precision, config.layer2).to(self.device)
         self.optimizer = _make_optimizer(self.bank, config, self.device)
         # one stream per seed for batches and crops, one per seed for dropout masks (on device)
         self.batch_rng = [torch.Generator().manual_seed(s) for s in self.seeds]
@@ -318,7 +342,7 @@ class Trainer:
         keep_units = round((1.0 - config.dropout) * 2**16)
         self._threshold, self._scale = keep_units - 2**15, 2**16 / max(keep_units, 1)
         self.step_count = 0
-        self._graphed: GraphedStep | None = None
+        self._graphed = None  # the recorded CUDA graph of a step (settings.cuda_graph)
         self.history = {"step": [], "loss": [], "eval_step": [], "total_auc": [], "abnormal_auc": []}
         self.seconds = 0.0
 
@@ -375,9 +399,13 @@ class Trainer:
 
     def scores(self, x: torch.Tensor, masks: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """Training scores ``[S, V, 2B, 32]`` of every model on its seed's batch ``x [S, 2B * 32, D]``
-        with dropout ``masks`` (autograd through the bank, or the fused pass with ``config.fused``)."""
+        with dropout ``masks`` (autograd through the bank, or the fused pass with ``settings.fused``)."""
         self.bank.train()
-        scores = training_scores(self.bank, x, masks) if self.config.fused else self.bank(x, masks)
+        if self.settings.fused:  # the speed path: the scorers' backward written out (cbmil.accel.fused)
+            from cbmil.accel.fused import training_scores
+            scores = training_scores(self.bank, x, masks)
+        else:
+            scores = self.bank(x, masks)
         return scores.view(len(self.seeds), len(self.variants), 2 * self.config.batch_size, -1)
 
     def loss(self, scores: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
@@ -388,18 +416,20 @@ class Trainer:
         weights = self.weights[:, classes].transpose(0, 1)  # [S, V, B]
         return mil_ranking_loss(scores[:, :, :b].reshape(s * v, b, -1), scores[:, :, b:].reshape(s * v, b, -1),
                                 weights.reshape(s * v, b), pairing=cfg.pairing, sparsity=cfg.sparsity,
-                                lambda_smooth=cfg.lambda_smooth, lambda_sparse=cfg.lambda_sparse)
+                                lambda_smooth=cfg.lambda_smooth, lambda_sparse=cfg.lambda_sparse,
+                                check=False)  # TrainConfig validated the options; shapes are ours
 
     def step(self) -> torch.Tensor:
         """One optimisation step of every model; returns the per-model losses ``[M]``.
 
         The phases, in the order they draw random numbers: :meth:`sample` (bags and crops),
         :meth:`masks` (dropout), :meth:`scores`, :meth:`loss`, the backward, the optimiser.
-        With ``config.cuda_graph`` the same phases after the draw are one recorded CUDA graph
+        With ``settings.cuda_graph`` the same phases after the draw are one recorded CUDA graph
         (:class:`cbmil.accel.cudagraph.GraphedStep`).
         """
-        if self.config.cuda_graph:
+        if self.settings.cuda_graph:
             if self._graphed is None:  # recorded at the first step (and again after a load)
+                from cbmil.accel.cudagraph import GraphedStep
                 self._graphed = GraphedStep(self)
             loss = self._graphed.step()
         else:
@@ -416,10 +446,10 @@ class Trainer:
     def run(self, iterations: int | None = None, checkpoint: str | Path | None = None,
             checkpoint_every: int = 0, log_every: int = 10) -> "Trainer":
         """Train until ``iterations`` steps in all (default ``config.iterations``)."""
-        cfg = self.config
+        cfg, run = self.config, self.settings
         target = cfg.iterations if iterations is None else iterations
         bar = tqdm(total=target, initial=self.step_count, desc=f"train {self.bank.n_models} models",
-                   unit="step", disable=not cfg.progress)
+                   unit="step", disable=not run.progress)
         start = time.perf_counter()
         while self.step_count < target:
             loss = self.step()
@@ -428,7 +458,7 @@ class Trainer:
                 self.history["step"].append(self.step_count)
                 self.history["loss"].append(loss.cpu().tolist())
                 bar.set_postfix(loss=f"{loss.mean().item():.4f}")
-            if cfg.eval_every and (self.step_count % cfg.eval_every == 0 or last):
+            if run.eval_every and (self.step_count % run.eval_every == 0 or last):
                 self._record_eval()
             if checkpoint and checkpoint_every and self.step_count % checkpoint_every == 0:
                 self.save(checkpoint)
@@ -440,7 +470,7 @@ class Trainer:
         return self
 
     def _record_eval(self) -> None:
-        results = evaluate_bank(self.bank, self.worlds, self.config.protocol)
+        results = evaluate_bank(self.bank, self.worlds, self.settings.protocol)
         self.history["eval_step"].append(self.step_count)
         self.history["total_auc"].append([r["total_auc"] for r in results])
         self.history["abnormal_auc"].append([r["abnormal_auc"] for r in results])
@@ -452,7 +482,7 @@ class Trainer:
             "step": self.step_count, "history": self.history, "seconds": self.seconds,
             "batch_rng": [g.get_state() for g in self.batch_rng],
             "mask_rng": [g.get_state().cpu() for g in self.mask_rng],
-            "config": asdict(self.config), "variants": [asdict(v) for v in self.variants], "seeds": self.seeds,
+            "config": asdict(self.config), "settings": asdict(self.settings), "variants": [asdict(v) for v in self.variants], "seeds": self.seeds,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -498,9 +528,10 @@ def _make_optimizer(bank: ScorerBank, cfg: TrainConfig, device: torch.device) ->
 
 
 def train(data: VADDataset, variants: Sequence[Variant], seeds: Sequence[int], config: TrainConfig | None = None,
-          checkpoint: str | Path | None = None, resume: bool = False, checkpoint_every: int = 0) -> Trainer:
+          checkpoint: str | Path | None = None, resume: bool = False, checkpoint_every: int = 0,
+          settings: RunSettings | None = None) -> Trainer:
     """Train the ``seeds x variants`` grid; with ``resume=True`` continue from ``checkpoint``."""
-    trainer = Trainer(data, variants, seeds, config)
+    trainer = Trainer(data, variants, seeds, config, settings)
     if resume and checkpoint and Path(checkpoint).is_file():
         trainer.load(checkpoint)
     return trainer.run(checkpoint=checkpoint, checkpoint_every=checkpoint_every)
@@ -576,12 +607,13 @@ def evaluate_bank(bank: ScorerBank, data: VADDataset | Sequence[VADDataset], pro
     results = []
     for world, scores in zip(worlds, snippet_scores):
         labels = np.asarray(world.test_frame_labels)
-        results += [metrics.evaluate(frame_scores(s, world.test_offsets, world.test_n_frames, protocol), labels,
+        results += [metrics.evaluate(labels, frame_scores(s, world.test_offsets, world.test_n_frames, protocol),
                                      world.test_frame_offsets, world.test_classes, include_normal)
                     for s in scores]
     return results
 
 
-__all__ = ["Variant", "paper_variants", "TrainConfig", "Trainer", "train", "arithmetic_settings", "select_device",
+__all__ = ["Variant", "paper_variants", "TrainConfig", "RunSettings", "Trainer", "train", "check_settings",
+           "select_device",
            "device_name", "score_snippets", "score_worlds", "score_bank", "evaluate_bank", "variant_weights",
            "check_worlds"]

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # runs every part of the check, training included
 def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
     run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--device", "cpu"],
                          capture_output=True, text=True, env={**os.environ, "PY": sys.executable}, timeout=600)
@@ -28,6 +31,7 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
         assert json.loads((ROOT / "gpu_check_out" / "schedule" / way / "runs.json").read_text())["seeds"] == [0, 1]
 
 
+@pytest.mark.slow  # trains the schedule part's studies
 def test_gpu_check_runs_only_the_parts_asked_for(tmp_path):
     run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--device", "cpu", "--parts", "schedule",
                           str(tmp_path)], capture_output=True, text=True, env={**os.environ, "PY": sys.executable},

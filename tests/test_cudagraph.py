@@ -10,20 +10,22 @@ import pytest
 import torch
 
 from cbmil.accel.cudagraph import GraphedStep, adagrad_update
-from cbmil.data.synthetic import make_dataset
-from cbmil.train import TrainConfig, Trainer, paper_variants, score_bank
-from cbmil.data.ucf_crime import CLASSES
+from cbmil.train import RunSettings, TrainConfig, Trainer, check_settings, paper_variants, score_bank
+from conftest import assert_parameters_close, tiny_world
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    return make_dataset("ci", seed=2, train_counts={c: 3 for c in CLASSES} | {"Normal": 30},
-                        test_counts={c: 1 for c in CLASSES} | {"Normal": 3}, max_snippets=60)
+def tiny_seed2():
+    """The tiny world of conftest drawn with seed 2 (the ``tiny`` fixture is seed 0)."""
+    return tiny_world(2)
 
 
 def config(**kw):
-    return TrainConfig(**{"iterations": 20, "batch_size": 6, "progress": False, "device": "cpu", "precision": "fp32",
-                          **kw})
+    return TrainConfig(**{"iterations": 20, "batch_size": 6, **kw})
+
+
+def settings(**kw):
+    return RunSettings(**{"progress": False, "device": "cpu", "precision": "fp32", **kw})
 
 
 def unrecorded(trainer: Trainer, steps: int) -> Trainer:
@@ -68,65 +70,69 @@ def test_adagrad_update_refuses_what_it_does_not_implement():
         adagrad_update(torch.optim.Adagrad([p], lr_decay=0.1), {p: torch.ones(3)})
 
 
-@pytest.mark.parametrize("settings", [{}, {"fused": True}, {"decay": "kernels", "layer2": "linear"}])
-def test_fixed_buffer_step_trains_the_reference_models(tiny, settings):
+@pytest.mark.parametrize("model, run", [({}, {}), ({}, {"fused": True}),  # TrainConfig and RunSettings fields
+                                        ({"decay": "kernels", "layer2": "linear"}, {})])
+def test_fixed_buffer_step_trains_the_reference_models(tiny_seed2, model, run):
     variants, seeds = paper_variants((0.9, 0.9999)), [0, 3]
-    eager = Trainer(tiny, variants, seeds, config(**settings)).run(log_every=1)
-    start = Trainer(tiny, variants, seeds, config(**settings)).bank.w1.detach().clone()
-    graphed = unrecorded(Trainer(tiny, variants, seeds, config(**settings)), 20)
+    eager = Trainer(tiny_seed2, variants, seeds, config(**model), settings(**run)).run(log_every=1)
+    start = Trainer(tiny_seed2, variants, seeds, config(**model), settings(**run)).bank.w1.detach().clone()
+    graphed = unrecorded(Trainer(tiny_seed2, variants, seeds, config(**model), settings(**run)), 20)
     assert (eager.bank.w1 - start).abs().max() > 1e-3  # training did change the weights
-    np.testing.assert_allclose(score_bank(graphed.bank, tiny)[0], score_bank(eager.bank, tiny)[0], rtol=0, atol=1e-5)
-    for a, b in zip(graphed.bank.parameters(), eager.bank.parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(score_bank(graphed.bank, tiny_seed2)[0], score_bank(eager.bank, tiny_seed2)[0],
+                               rtol=0, atol=1e-5)
+    assert_parameters_close(graphed.bank, eager.bank, rtol=1e-4, atol=1e-6)
     # per-model losses of every step: same batches and dropout masks, drawn in the same order
     assert len(eager.history["loss"]) == len(graphed.history["loss"]) == 20
     np.testing.assert_allclose(graphed.history["loss"], eager.history["loss"], rtol=1e-5, atol=1e-7)
 
 
-def test_fixed_buffer_step_on_one_world_per_seed(tiny):
-    worlds = [tiny, make_dataset("ci", seed=5, train_counts={c: 3 for c in CLASSES} | {"Normal": 30},
-                                 test_counts={c: 1 for c in CLASSES} | {"Normal": 3}, max_snippets=60)]
+def test_fixed_buffer_step_on_one_world_per_seed(tiny_seed2):
+    worlds = [tiny_seed2, tiny_world(5)]
     variants = paper_variants((0.99,))
-    eager = Trainer(worlds, variants, [0, 1], config(iterations=8)).run()
-    graphed = unrecorded(Trainer(worlds, variants, [0, 1], config(iterations=8)), 8)
+    eager = Trainer(worlds, variants, [0, 1], config(iterations=8), settings()).run()
+    graphed = unrecorded(Trainer(worlds, variants, [0, 1], config(iterations=8), settings()), 8)
     for a, b in zip(score_bank(graphed.bank, worlds), score_bank(eager.bank, worlds)):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
-def test_checkpoint_of_the_fixed_buffer_step_resumes_as_eager(tiny, tmp_path):
+def test_checkpoint_of_the_fixed_buffer_step_resumes_as_eager(tiny_seed2, tmp_path):
     variants, seeds = paper_variants((0.99,)), [4]
-    eager = Trainer(tiny, variants, seeds, config(iterations=12)).run()
-    half = unrecorded(Trainer(tiny, variants, seeds, config(iterations=12)), 6)
+    eager = Trainer(tiny_seed2, variants, seeds, config(iterations=12), settings()).run()
+    half = unrecorded(Trainer(tiny_seed2, variants, seeds, config(iterations=12), settings()), 6)
     half.save(tmp_path / "half.pt")
     state = torch.load(tmp_path / "half.pt", weights_only=False)
     assert all(float(s["step"]) == 6 for s in state["optimizer"]["state"].values())  # step counts kept true
-    resumed = Trainer(tiny, variants, seeds, config(iterations=12)).load(tmp_path / "half.pt").run()
+    resumed = Trainer(tiny_seed2, variants, seeds, config(iterations=12), settings()).load(tmp_path / "half.pt")
+    resumed.run()
     assert resumed.step_count == 12
-    for a, b in zip(resumed.bank.parameters(), eager.bank.parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert_parameters_close(resumed.bank, eager.bank, rtol=1e-4, atol=1e-6)
 
 
-def test_cuda_graph_is_opt_in_and_refuses_what_it_cannot_do(tiny):
-    assert TrainConfig().cuda_graph is False
+def test_cuda_graph_is_opt_in_and_refuses_what_it_cannot_do(tiny_seed2):
+    assert RunSettings().cuda_graph is False
     with pytest.raises(ValueError, match="needs a CUDA device.*'cpu'"):
-        Trainer(tiny, paper_variants(()), [0], config(cuda_graph=True))
-    with pytest.raises(ValueError, match="Adagrad only.*'adam'"):
-        config(cuda_graph=True, optimizer="adam")
-    trainer = Trainer(tiny, paper_variants(()), [0], config())
+        Trainer(tiny_seed2, paper_variants(()), [0], config(), settings(cuda_graph=True))
+    import cbmil.train as train_module
+    with pytest.MonkeyPatch.context() as patched:  # as on a CUDA machine: the optimiser is checked next
+        patched.setattr(train_module, "select_device", lambda name: torch.device("cuda"))
+        assert check_settings(settings(device="cuda", cuda_graph=True), config()).type == "cuda"
+        with pytest.raises(ValueError, match="Adagrad only.*'adam'"):
+            check_settings(settings(device="cuda", cuda_graph=True), config(optimizer="adam"))
+    trainer = Trainer(tiny_seed2, paper_variants(()), [0], config(), settings())
     with pytest.raises(ValueError, match="CUDA graph needs a CUDA device"):
         GraphedStep(trainer, capture=True)
-    adam = Trainer(tiny, paper_variants(()), [0], config(optimizer="adam"))
+    adam = Trainer(tiny_seed2, paper_variants(()), [0], config(optimizer="adam"), settings())
     with pytest.raises(ValueError, match="Adagrad only"):
         GraphedStep(adam, capture=False)
 
 
-def test_draw_then_gather_is_sample(tiny):
-    a = Trainer(tiny, paper_variants(()), [0, 1], config())
-    b = Trainer(tiny, paper_variants(()), [0, 1], config())
+def test_draw_then_gather_is_sample(tiny_seed2):
+    a = Trainer(tiny_seed2, paper_variants(()), [0, 1], config(), settings())
+    b = Trainer(tiny_seed2, paper_variants(()), [0, 1], config(), settings())
     x, classes = a.sample()
     y, classes_b = b.gather(b.draw())
     assert torch.equal(x, y) and torch.equal(classes, classes_b)
-    assert x.shape == (2, 2 * 6 * 32, tiny.dim) and classes.shape == (2, 6)
+    assert x.shape == (2, 2 * 6 * 32, tiny_seed2.dim) and classes.shape == (2, 6)
 
 
 @pytest.mark.parametrize("command", [["reproduce", "--preset", "full"], ["imbalance"], ["strength"]])
@@ -134,16 +140,16 @@ def test_cuda_graph_flag_is_refused_on_cpu_before_any_work(command, tmp_path, ca
     from cbmil import cli
 
     assert cli.main([*command, "--cuda-graph", "--device", "cpu", "--out", str(tmp_path / "out")]) == 2
-    assert "--cuda-graph needs a CUDA device; --device cpu is 'cpu'" in capsys.readouterr().err
+    assert "cuda_graph=True needs a CUDA device; device 'cpu' is 'cpu'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before making data or writing anything
 
 
-def test_trainer_dispatches_to_the_graphed_step_and_records_afresh_after_a_load(tiny, tmp_path, monkeypatch):
+def test_trainer_dispatches_to_the_graphed_step_and_records_afresh_after_a_load(tiny_seed2, tmp_path, monkeypatch):
     # Trainer's side of --cuda-graph, run on the CPU with the step left unrecorded: the first step
     # builds the graphed step, later steps reuse it, a load (new optimiser state) drops it
     import dataclasses
 
-    import cbmil.train as train_module
+    import cbmil.accel.cudagraph as cudagraph_module
 
     built = []
 
@@ -151,16 +157,15 @@ def test_trainer_dispatches_to_the_graphed_step_and_records_afresh_after_a_load(
         built.append(GraphedStep(trainer, capture=False))
         return built[-1]
 
-    monkeypatch.setattr(train_module, "GraphedStep", unrecorded_graphed_step)
+    monkeypatch.setattr(cudagraph_module, "GraphedStep", unrecorded_graphed_step)  # Trainer.step imports it from there
     variants, seeds = paper_variants((0.99,)), [1, 2]
-    trainer = Trainer(tiny, variants, seeds, config(iterations=12))
-    trainer.config = dataclasses.replace(trainer.config, cuda_graph=True)  # as a CUDA trainer would have it
+    trainer = Trainer(tiny_seed2, variants, seeds, config(iterations=12), settings())
+    trainer.settings = dataclasses.replace(trainer.settings, cuda_graph=True)  # as a CUDA trainer would have it
     trainer.run(iterations=6, checkpoint=tmp_path / "half.pt")
     assert len(built) == 1 and trainer.step_count == 6
     trainer.load(tmp_path / "half.pt")
     trainer.run()
     assert len(built) == 2 and trainer.step_count == 12
-    eager = Trainer(tiny, variants, seeds, config(iterations=12)).run()
-    for a, b in zip(trainer.bank.parameters(), eager.bank.parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    eager = Trainer(tiny_seed2, variants, seeds, config(iterations=12), settings()).run()
+    assert_parameters_close(trainer.bank, eager.bank, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(trainer.history["loss"][-1], eager.history["loss"][-1], rtol=1e-5, atol=1e-7)

@@ -331,6 +331,62 @@ def test_batched_models_equal_stacked_single_model_losses(pairing, normal_bags, 
     assert torch.allclose(batched, torch.stack(singles), rtol=1e-14, atol=0)
 
 
+# ----------------------------------------------------------------------------- bit for bit, plain numpy
+
+def _numpy_mil_loss(a, n, w, pairing, sparsity, l1, l2):
+    """Eq. (3) in numpy, term by term in the order the kit adds them: ranking, smoothness, sparsity."""
+    a_max, n_max = a.max(-1), n.max(-1)
+    if pairing == "paired":
+        ranking, over_bags = (w * np.maximum(0.0, 1.0 - a_max + n_max)).mean(-1), np.mean
+    else:
+        hinge = np.maximum(0.0, 1.0 - a_max[..., :, None] + n_max[..., None, :])
+        ranking, over_bags = (w[..., None] * hinge).sum(-2).mean(-1), np.sum
+    smooth = (np.diff(a, axis=-1) ** 2).sum(-1)
+    sparse = (a if sparsity == "linear" else a ** 2).sum(-1)
+    return ranking + l1 * over_bags(smooth, -1) + l2 * over_bags(sparse, -1)
+
+
+@pytest.mark.parametrize("pairing, normal_bags", [("paired", 5), ("all", 5), ("all", 3)])
+@pytest.mark.parametrize("sparsity", ["linear", "squared"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_loss_equals_plain_numpy_bit_for_bit(pairing, normal_bags, sparsity, dtype):
+    # scores k / 64 and weights k / 8: every sum and difference is exact, so only the means over
+    # 5 bags, the products with lambda and the final additions round, in the same order in both
+    rng = np.random.default_rng(3)
+    a = (rng.integers(0, 65, (16, 5, 32)) / 64).astype(dtype)
+    n = (rng.integers(0, 65, (16, normal_bags, 32)) / 64).astype(dtype)
+    w = (rng.integers(-8, 25, (16, 5)) / 8).astype(dtype)
+    expected = _numpy_mil_loss(a, n, w, pairing, sparsity, dtype(8e-5), dtype(8e-5))
+    for check in (True, False):
+        loss = mil_ranking_loss(torch.from_numpy(a), torch.from_numpy(n), torch.from_numpy(w),
+                                pairing=pairing, sparsity=sparsity, check=check)
+        assert loss.dtype == torch.from_numpy(a).dtype
+        assert loss.numpy().tobytes() == expected.astype(dtype).tobytes(), (check, loss, expected)
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9, 0.999, 1 - 1e-9])
+def test_class_weights_equal_plain_numpy_bit_for_bit(beta):
+    n = np.array([48.0, 45.0, 27.0, 145.0, 1.0])
+    raw = (1.0 - beta) / -np.expm1(n * np.log(beta))
+    assert class_balanced_weights(n, beta, "none").tobytes() == raw.tobytes()
+    assert class_balanced_weights(n, beta, "classes").tobytes() == (raw * (len(n) / raw.sum())).tobytes()
+    assert class_balanced_weights(n, beta, "bags").tobytes() == (raw * (n.sum() / (n * raw).sum())).tobytes()
+    assert effective_number(n, beta).tobytes() == (-np.expm1(n * np.log(beta)) / (1.0 - beta)).tobytes()
+
+
+def test_unchecked_loss_skips_the_checks_only():
+    torch.manual_seed(4)
+    a, n = torch.rand(6, 30, 32), torch.rand(6, 30, 32)
+    w = torch.rand(6, 30) + 0.5
+    for pairing in ("paired", "all"):
+        checked = mil_ranking_loss(a, n, w, pairing=pairing)
+        assert torch.equal(mil_ranking_loss(a, n, w, pairing=pairing, check=False), checked)
+    # nothing is validated: a bad option goes unnoticed instead of raising
+    mil_ranking_loss(a, n, w, lambda_smooth=-1.0, check=False)
+    with pytest.raises(ValueError, match="lambda_smooth"):
+        mil_ranking_loss(a, n, w, lambda_smooth=-1.0)
+
+
 def test_models_do_not_share_gradients():
     abnormal = torch.rand(2, 4, 8, requires_grad=True)
     normal = torch.rand(2, 4, 8)

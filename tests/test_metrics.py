@@ -1,4 +1,5 @@
-"""Tests for cbmil.eval.metrics: hand-computed cases, agreement with sklearn, validation, scale."""
+"""Tests for cbmil.eval.metrics: hand-computed cases, agreement with sklearn, validation, scale,
+and the (y_true, y_score) argument order. The seed statistics are tested in tests/test_stats.py."""
 
 from __future__ import annotations
 
@@ -18,10 +19,8 @@ from cbmil.eval.metrics import (
     evaluate,
     false_alarm_rate,
     localisation,
-    paired_difference,
     per_class_auc,
     roc_curve_points,
-    seed_summary,
     total_auc,
 )
 from cbmil.data.ucf_crime import CLASSES, LABELS, NORMAL_INDEX, TEST_COUNTS
@@ -30,67 +29,70 @@ ABUSE, ARREST = CLASSES.index("Abuse"), CLASSES.index("Arrest")
 
 
 def three_videos():
-    """One Abuse video, one Arrest video, one normal video (8 frames).
+    """One Abuse video, one Arrest video, one normal video (8 frames), as
+    ``(y_true, y_score, frame_offsets, video_classes)``.
 
-    video   class   scores            labels
-    A       Abuse   0.8 0.4 0.3       1 1 0
-    B       Arrest  0.6 0.7 0.2       1 0 0
-    N       Normal  0.5 0.1           0 0
+    video   class   labels   scores
+    A       Abuse   1 1 0    0.8 0.4 0.3
+    B       Arrest  1 0 0    0.6 0.7 0.2
+    N       Normal  0 0      0.5 0.1
     """
-    scores = np.array([0.8, 0.4, 0.3, 0.6, 0.7, 0.2, 0.5, 0.1])
     labels = np.array([1, 1, 0, 1, 0, 0, 0, 0], dtype=np.uint8)
+    scores = np.array([0.8, 0.4, 0.3, 0.6, 0.7, 0.2, 0.5, 0.1])
     offsets = np.array([0, 3, 6, 8], dtype=np.int64)
     classes = np.array([ABUSE, ARREST, NORMAL_INDEX])
-    return scores, labels, offsets, classes
+    return labels, scores, offsets, classes
 
 
 # ----------------------------------------------------------------------------- total AUC and AP
 
 def test_total_auc_hand_case_is_three_quarters():
     # positives 0.35, 0.8; negatives 0.1, 0.4. Pairs won: 0.35>0.1, 0.8>0.1, 0.8>0.4 -> 3 of 4.
-    assert total_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
+    assert total_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
 
 
 def test_total_auc_counts_ties_as_half():
-    assert total_auc([0.3, 0.3, 0.3, 0.3], [0, 1, 0, 1]) == pytest.approx(0.5)
+    assert total_auc([0, 1, 0, 1], [0.3, 0.3, 0.3, 0.3]) == pytest.approx(0.5)
 
 
 def test_total_auc_on_three_videos_by_hand():
     # positives 0.8, 0.4, 0.6 vs negatives 0.3, 0.7, 0.2, 0.5, 0.1:
     # 0.8 beats 5, 0.4 beats 3 (0.3, 0.2, 0.1), 0.6 beats 4 (all but 0.7) -> 12 / 15.
-    scores, labels, _, _ = three_videos()
-    assert total_auc(scores, labels) == pytest.approx(12 / 15)
+    labels, scores, _, _ = three_videos()
+    assert total_auc(labels, scores) == pytest.approx(12 / 15)
 
 
 def test_average_precision_on_three_videos_by_hand():
     # Ranked: 0.8(+) 0.7 0.6(+) 0.5 0.4(+) ... -> precision 1/1, 2/3, 3/5 at each recall step of 1/3.
-    scores, labels, _, _ = three_videos()
-    assert average_precision(scores, labels) == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)  # 34/45
+    labels, scores, _, _ = three_videos()
+    assert average_precision(labels, scores) == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)  # 34/45
 
 
 def test_total_auc_and_average_precision_equal_sklearn():
     rng = np.random.default_rng(1)
     scores = np.round(rng.random(500), 2)  # ties on purpose
     labels = rng.random(500) < 0.3
-    assert total_auc(scores, labels) == roc_auc_score(labels, scores)
-    assert average_precision(scores, labels) == average_precision_score(labels, scores)
+    assert total_auc(labels, scores) == roc_auc_score(labels, scores)
+    assert average_precision(labels, scores) == average_precision_score(labels, scores)
+    # keyword names as in sklearn.metrics
+    assert total_auc(y_score=scores, y_true=labels) == roc_auc_score(y_true=labels, y_score=scores)
 
 
 def test_one_label_gives_nan_auc_and_ap_without_positives_is_nan():
-    assert math.isnan(total_auc([0.1, 0.9], [0, 0]))
-    assert math.isnan(average_precision([0.1, 0.9], [0, 0]))
-    assert average_precision([0.1, 0.9], [1, 1]) == pytest.approx(1.0)
+    assert math.isnan(total_auc([0, 0], [0.1, 0.9]))
+    assert math.isnan(average_precision([0, 0], [0.1, 0.9]))
+    assert average_precision([1, 1], [0.1, 0.9]) == pytest.approx(1.0)
 
 
 def test_roc_curve_points_match_sklearn_and_span_unit_square():
-    scores, labels, _, _ = three_videos()
-    fpr, tpr = roc_curve_points(scores, labels)
+    labels, scores, _, _ = three_videos()
+    fpr, tpr = roc_curve_points(labels, scores)
     ref_fpr, ref_tpr, _ = roc_curve(labels, scores, drop_intermediate=True)
     np.testing.assert_array_equal(fpr, ref_fpr)
     np.testing.assert_array_equal(tpr, ref_tpr)
     assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="both anomalous and normal"):
-        roc_curve_points([0.1, 0.2], [1, 1])
+        roc_curve_points([1, 1], [0.1, 0.2])
 
 
 # ----------------------------------------------------------------------------- per-class AUC
@@ -127,9 +129,9 @@ def test_class_whose_frames_are_all_anomalous_is_nan_only_without_normals():
     labels = np.array([1, 1, 0, 0])
     offsets = np.array([0, 2, 4])
     classes = np.array([ABUSE, NORMAL_INDEX])
-    assert math.isnan(per_class_auc(scores, labels, offsets, classes)["Abuse"])
+    assert math.isnan(per_class_auc(labels, scores, offsets, classes)["Abuse"])
     # with the normal video: 0.9 beats 0.2, 0.8; 0.7 beats 0.2 only -> 3/4
-    with_normal = per_class_auc(scores, labels, offsets, classes, include_normal=True)
+    with_normal = per_class_auc(labels, scores, offsets, classes, include_normal=True)
     assert with_normal["Abuse"] == pytest.approx(0.75)
 
 
@@ -158,7 +160,7 @@ def test_evaluate_equals_plain_sklearn_on_tie_heavy_data(seed, n_videos, levels,
     frame_class = np.repeat(classes, lengths)
     labels = (frame_class != NORMAL_INDEX) & (rng.random(offsets[-1]) < 0.5)
     scores = rng.integers(0, levels, size=offsets[-1]) / levels
-    got = evaluate(scores, labels, offsets, classes, include_normal=include_normal)
+    got = evaluate(labels, scores, offsets, classes, include_normal=include_normal)
 
     def ref_auc(mask):
         y = labels[mask]
@@ -178,7 +180,7 @@ def test_evaluate_equals_plain_sklearn_on_tie_heavy_data(seed, n_videos, levels,
 # ----------------------------------------------------------------------------- false alarms, evaluate
 
 def test_false_alarm_rate_counts_normal_frames_at_or_above_threshold():
-    scores, _, offsets, classes = three_videos()
+    _, scores, offsets, classes = three_videos()
     # normal frames 0.5, 0.1: 0.5 >= 0.5 is a false alarm (inclusive threshold); abnormal
     # videos' frames (0.8, 0.7, ...) never count.
     assert false_alarm_rate(scores, offsets, classes) == pytest.approx(0.5)
@@ -213,7 +215,7 @@ def test_evaluate_at_ucf_crime_test_scale():
     labels = (frame_class != NORMAL_INDEX) & (rng.random(offsets[-1]) < 0.3)
     scores = (rng.random(offsets[-1]) + 0.3 * labels).astype(np.float32)
     for include_normal in (False, True):
-        got = evaluate(scores, labels, offsets, classes, include_normal=include_normal)
+        got = evaluate(labels, scores, offsets, classes, include_normal=include_normal)
         assert classes.size == 290 and offsets[-1] == 1_110_000
         assert 0.5 < got["total_auc"] < 1.0
         assert all(0.5 < v < 1.0 for v in got["per_class_auc"].values())
@@ -222,10 +224,10 @@ def test_evaluate_at_ucf_crime_test_scale():
 
 # ----------------------------------------------------------------------------- localisation
 
-def one_video(scores, labels, cls=ABUSE):
-    """Arrays for a single test video of class ``cls``."""
+def one_video(labels, scores, cls=ABUSE):
+    """``(y_true, y_score, frame_offsets, video_classes)`` of a single test video of class ``cls``."""
     scores = np.asarray(scores, dtype=np.float64)
-    return scores, np.asarray(labels, dtype=bool), np.array([0, scores.size]), np.array([cls])
+    return np.asarray(labels, dtype=bool), scores, np.array([0, scores.size]), np.array([cls])
 
 
 def per_video(result, key):
@@ -239,13 +241,13 @@ def snippet_video(top_snippet, event, n_snippets=4):
     snippet_scores[top_snippet] = 0.9
     labels = np.zeros(16 * n_snippets, dtype=bool)
     labels[event[0]:event[1] + 1] = True
-    return one_video(np.repeat(snippet_scores, 16), labels)
+    return one_video(labels, np.repeat(snippet_scores, 16))
 
 
 def test_localisation_event_scored_high_is_found_every_way():
     scores = [0.1, 0.2, 0.1, 0.9, 0.8, 0.9, 0.2, 0.1]
     labels = [0, 0, 0, 1, 1, 1, 0, 0]
-    got = localisation(*one_video(scores, labels))
+    got = localisation(*one_video(labels, scores))
     assert per_video(got, "video_index") == [0]
     assert per_video(got, "video_auc") == [1.0]
     assert per_video(got, "inside_above_outside") == [1.0]
@@ -257,7 +259,7 @@ def test_localisation_event_scored_high_is_found_every_way():
 def test_localisation_flat_video_is_chance_not_above_and_top_run_is_whole_video():
     # 0.1 does not sum exactly (3 * 0.1 != 0.3): the means must still compare equal.
     labels = [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0]
-    got = localisation(*one_video([0.1] * 11, labels))
+    got = localisation(*one_video(labels, [0.1] * 11))
     assert per_video(got, "video_auc") == [0.5]
     assert per_video(got, "inside_above_outside") == [0.0]  # equal means: not strictly greater
     assert per_video(got, "top_in_event") == [1.0]  # the run of the first max frame is the video
@@ -265,7 +267,7 @@ def test_localisation_flat_video_is_chance_not_above_and_top_run_is_whole_video(
 
 def test_localisation_video_scored_low_inside_its_event():
     # lifted everywhere but lowest on the event: the video-level signal does not help here
-    got = localisation(*one_video([0.9, 0.9, 0.7, 0.7, 0.9], [0, 0, 1, 1, 0]))
+    got = localisation(*one_video([0, 0, 1, 1, 0], [0.9, 0.9, 0.7, 0.7, 0.9]))
     assert per_video(got, "video_auc") == [0.0]
     assert per_video(got, "inside_above_outside") == [0.0]
     assert per_video(got, "top_in_event") == [0.0]
@@ -292,10 +294,10 @@ def test_top_unit_is_the_run_of_the_first_maximal_frame():
     scores = np.repeat([0.9, 0.2, 0.9, 0.3], 16)
     labels = np.zeros(64, dtype=bool)
     labels[40] = True
-    assert per_video(localisation(*one_video(scores, labels)), "top_in_event") == [0.0]
+    assert per_video(localisation(*one_video(labels, scores)), "top_in_event") == [0.0]
     # Adjacent tied snippets form one run (frames 16..47), which reaches the event at 40.
     scores = np.repeat([0.2, 0.9, 0.9, 0.3], 16)
-    assert per_video(localisation(*one_video(scores, labels)), "top_in_event") == [1.0]
+    assert per_video(localisation(*one_video(labels, scores)), "top_in_event") == [1.0]
 
 
 def test_localisation_ignores_normal_videos():
@@ -304,16 +306,16 @@ def test_localisation_ignores_normal_videos():
     labels = np.array([0, 1, 0, 0, 0, 1, 0, 0], dtype=bool)
     offsets = np.array([0, 3, 5, 8])
     classes = np.array([ABUSE, NORMAL_INDEX, ARREST])
-    got = localisation(scores, labels, offsets, classes)
+    got = localisation(labels, scores, offsets, classes)
     assert per_video(got, "video_index") == [0, 2]
     assert per_video(got, "video_auc") == [1.0, 0.0]
     assert per_video(got, "top_in_event") == [1.0, 0.0]
     # the normal video's frames do not change anything
-    without = localisation(np.delete(scores, [3, 4]), np.delete(labels, [3, 4]), [0, 3, 6],
+    without = localisation(np.delete(labels, [3, 4]), np.delete(scores, [3, 4]), [0, 3, 6],
                            [ABUSE, ARREST])
     for key in ("video_auc", "inside_above_outside", "top_in_event"):
         assert per_video(got, key) == per_video(without, key)
-    only_normal = localisation([0.1, 0.2], [0, 0], [0, 2], [NORMAL_INDEX])
+    only_normal = localisation([0, 0], [0.1, 0.2], [0, 2], [NORMAL_INDEX])
     assert got["per_video"]["video_index"].dtype.kind == "i"
     assert only_normal["per_video"]["video_auc"].shape == (0,)
     assert math.isnan(only_normal["median_video_auc"])
@@ -321,17 +323,17 @@ def test_localisation_ignores_normal_videos():
 
 
 def test_localisation_undefined_cases_are_nan():
-    all_anomalous = localisation(*one_video([0.3, 0.7, 0.5], [1, 1, 1]))
+    all_anomalous = localisation(*one_video([1, 1, 1], [0.3, 0.7, 0.5]))
     assert math.isnan(per_video(all_anomalous, "video_auc")[0])
     assert math.isnan(per_video(all_anomalous, "inside_above_outside")[0])
     assert per_video(all_anomalous, "top_in_event") == [1.0]
-    no_event = localisation(*one_video([0.3, 0.7, 0.5], [0, 0, 0]))
+    no_event = localisation(*one_video([0, 0, 0], [0.3, 0.7, 0.5]))
     assert all(math.isnan(per_video(no_event, key)[0])
                for key in ("video_auc", "inside_above_outside", "top_in_event"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "mean of empty slice" / division warnings
-        summary = localisation(*one_video([0.3, 0.7, 0.5], [0, 0, 0]))
-        empty_video = localisation(np.zeros(0), np.zeros(0, bool), [0, 0], [ABUSE])
+        summary = localisation(*one_video([0, 0, 0], [0.3, 0.7, 0.5]))
+        empty_video = localisation(np.zeros(0, bool), np.zeros(0), [0, 0], [ABUSE])
     assert math.isnan(summary["median_video_auc"]) and math.isnan(summary["inside_above_share"])
     assert math.isnan(per_video(empty_video, "top_in_event")[0])
 
@@ -343,7 +345,7 @@ def test_localisation_per_class_summaries_and_absent_classes():
     offsets = np.array([0, 2, 5, 7])
     classes = np.array([ABUSE, ABUSE, ARREST])
     # video 2 (Abuse): 0.5(+) vs 0.5, 0.7 -> (0.5 + 0) / 2 = 0.25; inside 0.5 < 0.6; top 0.7 normal
-    got = localisation(scores, labels, offsets, classes)
+    got = localisation(labels, scores, offsets, classes)
     assert per_video(got, "video_auc") == [1.0, 0.25, 0.0]
     per_class = got["per_class"]
     assert tuple(per_class) == CLASSES
@@ -362,7 +364,7 @@ def test_localisation_per_class_summaries_and_absent_classes():
     assert got["top_in_event_share"] == pytest.approx(1 / 3)
 
 
-def reference_localisation(scores, labels, offsets, classes):
+def reference_localisation(labels, scores, offsets, classes):
     """Per-video reference: sklearn for the AUC, plain Python for the rest."""
     rows = []
     for v, cls in enumerate(classes):
@@ -400,14 +402,14 @@ def test_localisation_equals_sklearn_per_video_on_tie_heavy_data(seed, n_videos,
     frame_class = np.repeat(classes, lengths)
     labels = (frame_class != NORMAL_INDEX) & (rng.random(offsets[-1]) < rng.random())
     scores = rng.integers(0, levels, size=offsets[-1]) / 8
-    got = localisation(scores, labels, offsets, classes)
-    ref = reference_localisation(scores, labels, offsets, classes)
+    got = localisation(labels, scores, offsets, classes)
+    ref = reference_localisation(labels, scores, offsets, classes)
     assert per_video(got, "video_index") == [row[0] for row in ref]
     for column, key in enumerate(("video_auc", "inside_above_outside", "top_in_event"), start=1):
         np.testing.assert_allclose(got["per_video"][key], [row[column] for row in ref],
                                    rtol=1e-12, atol=1e-15)
     # evaluate carries the same summaries
-    flat = evaluate(scores, labels, offsets, classes)
+    flat = evaluate(labels, scores, offsets, classes)
     for key in ("median_video_auc", "inside_above_share", "top_in_event_share"):
         np.testing.assert_array_equal(flat[key], got[key])
     assert json.dumps(flat["per_class_localisation"]) == json.dumps(got["per_class"])
@@ -420,8 +422,8 @@ def test_localisation_equals_sklearn_on_distinct_continuous_scores():
     classes = rng.choice([ABUSE, ARREST, NORMAL_INDEX], size=20)
     labels = rng.random(offsets[-1]) < 0.3
     scores = rng.random(offsets[-1]).astype(np.float32) + 0.2 * labels
-    got = localisation(scores, labels, offsets, classes)
-    ref = reference_localisation(scores.astype(np.float64), labels, offsets, classes)
+    got = localisation(labels, scores, offsets, classes)
+    ref = reference_localisation(labels, scores.astype(np.float64), offsets, classes)
     np.testing.assert_allclose(got["per_video"]["video_auc"], [row[1] for row in ref], rtol=1e-12)
     np.testing.assert_array_equal(got["per_video"]["top_in_event"], [row[3] for row in ref])
 
@@ -442,75 +444,12 @@ def test_evaluate_carries_the_localisation_summaries():
 
 
 def test_localisation_validates_its_input():
-    with pytest.raises(ValueError, match="frame_labels"):
-        localisation([0.1, 0.2], [1], [0, 2], [ABUSE])
+    with pytest.raises(ValueError, match=r"y_true \(frame labels\) must have the shape of y_score"):
+        localisation([1], [0.1, 0.2], [0, 2], [ABUSE])
     with pytest.raises(ValueError, match="frame_offsets must end"):
-        localisation([0.1, 0.2], [1, 0], [0, 1], [ABUSE])
+        localisation([1, 0], [0.1, 0.2], [0, 1], [ABUSE])
     with pytest.raises(ValueError, match="video_classes must hold"):
-        localisation([0.1, 0.2], [1, 0], [0, 2], [14])
-
-
-# ----------------------------------------------------------------------------- seeds
-
-def test_seed_summary_mean_and_sample_std():
-    got = seed_summary([1.0, 2.0, 3.0, 4.0])
-    assert got["mean"] == pytest.approx(2.5)
-    assert got["std"] == pytest.approx(math.sqrt(5 / 3))  # squares 2.25+0.25+0.25+2.25 = 5, / (n-1)
-    assert got["n"] == 4
-    single = seed_summary(np.array([0.8]))
-    assert single["mean"] == pytest.approx(0.8) and math.isnan(single["std"]) and single["n"] == 1
-
-
-def test_paired_difference_matches_manual_t_interval():
-    # differences 0.02, 0.02, -0.01: mean 0.01, sd sqrt((1e-4 + 1e-4 + 4e-4) / 2) = sqrt(3e-4),
-    # se = sd / sqrt(3) = 0.01, t_{0.975, 2} = 4.302652729911275 (table value 4.303).
-    got = paired_difference([0.80, 0.82, 0.79], [0.78, 0.80, 0.80])
-    assert got["n"] == 3
-    assert got["mean"] == pytest.approx(0.01)
-    assert got["std"] == pytest.approx(math.sqrt(3e-4))
-    assert got["ci_low"] == pytest.approx(0.01 - 4.302652729911275 * 0.01)
-    assert got["ci_high"] == pytest.approx(0.01 + 4.302652729911275 * 0.01)
-    assert got["exceeds_noise"] is False
-
-
-def test_paired_difference_exceeds_noise_when_interval_excludes_zero_either_side():
-    # differences 0.02, 0.03, 0.04: mean 0.03, se 0.01/sqrt(3), half-width 0.0248 -> [0.0052, 0.0548]
-    up = paired_difference([0.82, 0.83, 0.84], [0.80, 0.80, 0.80])
-    assert up["ci_low"] == pytest.approx(0.03 - 4.302652729911275 * 0.01 / math.sqrt(3))
-    assert up["exceeds_noise"] is True
-    down = paired_difference([0.80, 0.80, 0.80], [0.82, 0.83, 0.84])
-    assert down["ci_high"] < 0 and down["exceeds_noise"] is True
-
-
-def test_paired_difference_cancels_shared_seed_variance():
-    # seeds differ by whole points, the treatment adds a steady 0.2: paired sees it clearly,
-    # while the unpaired spread (seed_summary std ~ 2.2) would swamp it.
-    control = np.array([80.0, 83.0, 78.0, 85.0, 81.0])
-    treatment = control + np.array([0.21, 0.19, 0.20, 0.22, 0.18])
-    assert seed_summary(control)["std"] > 2
-    assert paired_difference(treatment, control)["exceeds_noise"] is True
-
-
-def test_paired_difference_single_seed_has_nan_interval():
-    got = paired_difference([0.9], [0.8])
-    assert got["mean"] == pytest.approx(0.1) and got["n"] == 1
-    assert math.isnan(got["std"]) and math.isnan(got["ci_low"]) and math.isnan(got["ci_high"])
-    assert got["exceeds_noise"] is False
-
-
-@pytest.mark.parametrize(
-    "call, match",
-    [
-        (lambda: seed_summary([0.8, float("nan")]), "values contains NaN"),
-        (lambda: seed_summary([]), "values is empty"),
-        (lambda: paired_difference([0.8, float("nan")], [0.7, 0.7]), "treatment contains NaN"),
-        (lambda: paired_difference([0.8, 0.9], [0.7]), r"treatment \(2,\), control \(1,\)"),
-        (lambda: paired_difference([0.8, 0.9], [0.7, 0.7], confidence=95), "confidence"),
-    ],
-)
-def test_seed_statistics_reject_bad_input(call, match):
-    with pytest.raises(ValueError, match=match):
-        call()
+        localisation([1, 0], [0.1, 0.2], [0, 2], [14])
 
 
 # ----------------------------------------------------------------------------- validation
@@ -518,10 +457,10 @@ def test_seed_statistics_reject_bad_input(call, match):
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"labels": np.array([1, 0, 0])}, r"frame_labels.*expected \(8,\); received \(3,\)"),
-        ({"labels": np.array([2, 0, 0, 0, 0, 0, 0, 0])}, "frame_labels must hold only 0/1"),
-        ({"scores": np.array([0.1] * 7 + [np.nan])}, "frame_scores must be finite"),
-        ({"scores": np.ones((8, 1))}, r"frame_scores must be a 1-D array; received shape \(8, 1\)"),
+        ({"labels": np.array([1, 0, 0])}, r"y_true \(frame labels\).*expected \(8,\); received \(3,\)"),
+        ({"labels": np.array([2, 0, 0, 0, 0, 0, 0, 0])}, r"y_true \(frame labels\) must hold only 0/1.*e\.g\. \[2\]"),
+        ({"scores": np.array([0.1] * 7 + [np.nan])}, "y_score must be finite"),
+        ({"scores": np.ones((8, 1))}, r"y_score must be a 1-D array; received shape \(8, 1\)"),
         ({"offsets": np.array([1, 3, 6, 8])}, "frame_offsets must start at 0"),
         ({"offsets": np.array([0, 6, 3, 8])}, "frame_offsets must be non-decreasing"),
         ({"offsets": np.array([0, 3, 6, 9])}, r"frame_offsets must end at .* F = 8"),
@@ -531,55 +470,48 @@ def test_seed_statistics_reject_bad_input(call, match):
     ],
 )
 def test_evaluate_rejects_inconsistent_inputs(change, match):
-    scores, labels, offsets, classes = three_videos()
+    labels, scores, offsets, classes = three_videos()
     args = {"scores": scores, "labels": labels, "offsets": offsets, "classes": classes} | change
     with pytest.raises(ValueError, match=match):
-        evaluate(args["scores"], args["labels"], args["offsets"], args["classes"])
+        evaluate(args["labels"], args["scores"], args["offsets"], args["classes"])
 
 
 def test_single_metrics_validate_too():
-    with pytest.raises(ValueError, match="frame_labels"):
-        total_auc([0.1, 0.2], [1])
-    with pytest.raises(ValueError, match="frame_labels"):
-        average_precision([0.1, 0.2], [1, 0, 1])
+    with pytest.raises(ValueError, match=r"y_true \(frame labels\) must have the shape"):
+        total_auc([1], [0.1, 0.2])
+    with pytest.raises(ValueError, match=r"y_true \(frame labels\) must have the shape"):
+        average_precision([1, 0, 1], [0.1, 0.2])
     with pytest.raises(ValueError, match="frame_offsets must end"):
         false_alarm_rate([0.1, 0.2], [0, 1], [NORMAL_INDEX])
     with pytest.raises(ValueError, match="video_classes"):
-        per_class_auc([0.1, 0.2], [1, 0], [0, 1, 2], [ABUSE])
+        per_class_auc([1, 0], [0.1, 0.2], [0, 1, 2], [ABUSE])
 
 
-# ----------------------------------------------------------------------------- many tests
+# ----------------------------------------------------------------------------- argument order
 
-def test_paired_difference_p_value_is_scipys_paired_t_test():
-    from scipy.stats import ttest_rel
-    a, b = np.array([80.1, 79.5, 81.0, 80.2]), np.array([79.9, 79.6, 80.4, 79.8])
-    result = paired_difference(a, b)
-    assert result["p_value"] == pytest.approx(ttest_rel(a, b).pvalue)
-    assert result["exceeds_noise"] == (result["p_value"] < 0.05)
-
-
-def test_holm_by_hand_and_where_it_changes_a_verdict():
-    from cbmil.eval.metrics import holm
-    # sorted 0.01, 0.03, 0.04 -> x3, x2, x1 = 0.03, 0.06, 0.04 -> running max 0.03, 0.06, 0.06
-    np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
-    raw = np.array([0.01, 0.04, 0.03])
-    assert (raw < 0.05).all() and (holm(raw) < 0.05).tolist() == [True, False, False]
-    np.testing.assert_allclose(holm([0.5, np.nan, 0.01]), [0.5, np.nan, 0.02])
-    assert holm([0.9, 0.8]).max() <= 1.0
-    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
-        holm([1.5])
+LABELS_FIRST = [
+    ("total_auc", lambda y, s, o, c: total_auc(y, s)),
+    ("average_precision", lambda y, s, o, c: average_precision(y, s)),
+    ("roc_curve_points", lambda y, s, o, c: roc_curve_points(y, s)),
+    ("per_class_auc", lambda y, s, o, c: per_class_auc(y, s, o, c)),
+    ("localisation", lambda y, s, o, c: localisation(y, s, o, c)),
+    ("evaluate", lambda y, s, o, c: evaluate(y, s, o, c)),
+]
 
 
-def test_seeds_needed_matches_published_one_sample_t_tables_and_a_simulation():
-    from cbmil.eval.metrics import paired_t_power, seeds_needed
-    # Cohen's tables (two-sided one-sample / paired t, alpha .05, power .8): d = 1 -> 10, d = 0.5 -> 34
-    assert seeds_needed(1.0, 1.0) == {"seeds": 10, "power": pytest.approx(paired_t_power(10, 1.0, 1.0))}
-    assert seeds_needed(0.7, 0.35)["seeds"] == 34
-    assert paired_t_power(9, 1.0, 1.0) < 0.8 <= paired_t_power(10, 1.0, 1.0)
-    # independent check by simulation: rejection rate of scipy's t-test at n = 10, d = 1
-    from scipy.stats import ttest_1samp
-    rng = np.random.default_rng(0)
-    d = rng.normal(1.0, 1.0, size=(20000, 10))
-    rate = float((ttest_1samp(d, 0.0, axis=1).pvalue < 0.05).mean())
-    assert rate == pytest.approx(paired_t_power(10, 1.0, 1.0), abs=0.01)
-    assert seeds_needed(1.0, 0.0)["seeds"] is None
+@pytest.mark.parametrize("name, call", LABELS_FIRST, ids=[name for name, _ in LABELS_FIRST])
+def test_scores_passed_first_are_refused_with_the_expected_order(name, call):
+    # A swapped call would otherwise give 1 - AUC without a word; here the scores land in y_true,
+    # are not 0/1 and the error names the order.
+    labels, scores, offsets, classes = three_videos()
+    call(labels, scores, offsets, classes)  # the right order runs
+    with pytest.raises(ValueError, match=r"y_true \(frame labels\) must hold only 0/1.*labels first, scores second"):
+        call(scores, labels, offsets, classes)
+
+
+def test_labels_first_gives_the_auc_and_not_its_complement():
+    labels, scores, offsets, classes = three_videos()
+    assert total_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores)) == pytest.approx(12 / 15)
+    assert total_auc(labels, -scores) == pytest.approx(1 - 12 / 15)
+    assert evaluate(labels, scores, offsets, classes)["total_auc"] == pytest.approx(12 / 15)
+    assert localisation(labels, scores, offsets, classes)["per_video"]["video_auc"].tolist() == [1.0, 0.5]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import ttest_1samp
 
-from cbmil.eval.metrics import paired_t_power
+from cbmil.eval.stats import paired_t_power
 from cbmil.study.planning import plan_table
 
 

@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -61,7 +62,6 @@ def test_long_videos_are_read_in_slices(tmp_path, ten_crop_folder, monkeypatch):
 
 
 def test_missing_feature_file_stops_before_any_work(tmp_path, ten_crop_folder):
-    import shutil
     src = tmp_path / "train"
     shutil.copytree(ten_crop_folder["train"], src)
     (src / "Arson001_x264_i3d.npy").unlink()
@@ -71,7 +71,6 @@ def test_missing_feature_file_stops_before_any_work(tmp_path, ten_crop_folder):
 
 
 def test_nan_file_is_rejected_by_name(tmp_path, ten_crop_folder):
-    import shutil
     src = tmp_path / "test"
     shutil.copytree(ten_crop_folder["test"], src)
     victim = sorted(src.glob("*.npy"))[2]
@@ -84,7 +83,6 @@ def test_nan_file_is_rejected_by_name(tmp_path, ten_crop_folder):
 
 
 def test_wrong_dimension_is_rejected_by_name(tmp_path, ten_crop_folder):
-    import shutil
     src = tmp_path / "test"
     shutil.copytree(ten_crop_folder["test"], src)
     victim = sorted(src.glob("*.npy"))[0]

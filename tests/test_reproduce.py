@@ -8,7 +8,7 @@ import pytest
 
 from cbmil.study import paper
 from cbmil.data.prepare import prepare
-from cbmil.study.reproduce import run_study, table1_markdown, table2_markdown
+from cbmil.study.reproduction import run_study, table1_markdown, table2_markdown
 from cbmil.data.synthetic import make_dataset
 from cbmil.train import TrainConfig
 from cbmil.data.ucf_crime import CLASSES
@@ -75,14 +75,14 @@ def test_cli_reproduce_on_a_prepared_ten_crop_cache(tmp_path, ten_crop_folder):
 
 @pytest.fixture(scope="module")
 def world_study():
-    from cbmil.study.reproduce import synthetic_worlds
+    from cbmil.study.reproduction import synthetic_worlds
     worlds = synthetic_worlds("ci", [0, 1, 2], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
     cfg = TrainConfig(iterations=8, batch_size=6, progress=False, device="cpu")
     return run_study(worlds, betas=(0.9999,), seeds=(0, 1, 2), config=cfg, label="SYNTHETIC worlds")
 
 
 def test_world_per_seed_study_records_its_design_and_localisation(world_study, tmp_path):
-    from cbmil.study.reproduce import write_outputs
+    from cbmil.study.reproduction import write_outputs
     assert world_study.design == "one world per seed" and world_study.snippet_scores is None
     paths = write_outputs(world_study, tmp_path, figures=None)
     runs = json.loads(paths["runs"].read_text())
@@ -102,7 +102,7 @@ def test_world_per_seed_study_records_its_design_and_localisation(world_study, t
 def test_saved_scores_re_evaluate_without_the_kit(world_study, tmp_path):
     from sklearn.metrics import roc_auc_score
 
-    from cbmil.study.reproduce import write_scores
+    from cbmil.study.reproduction import write_scores
     paths = write_scores(world_study, tmp_path)
     assert [p.name for p in paths] == ["scores_world0.npz", "scores_world1.npz", "scores_world2.npz"]
     for w, path in enumerate(paths):
@@ -117,7 +117,7 @@ def test_saved_scores_re_evaluate_without_the_kit(world_study, tmp_path):
 
 
 def test_tables_carry_raw_and_holm_verdicts(study):
-    from cbmil.eval.metrics import holm
+    from cbmil.eval.stats import holm
     t1 = study.table1()
     tags = ["0.99", "0.9999"]
     raw = [r[f"change_{t}_p"] for r in t1[:len(CLASSES)] for t in tags]
@@ -132,7 +132,7 @@ def test_tables_carry_raw_and_holm_verdicts(study):
 
 
 def test_tables_rebuild_from_runs_json(world_study, tmp_path):
-    from cbmil.study.reproduce import Study, write_outputs
+    from cbmil.study.reproduction import Study, write_outputs
     paths = write_outputs(world_study, tmp_path / "a", figures=None)
     rebuilt = Study.from_runs(json.loads(paths["runs"].read_text()))
     assert rebuilt.design == world_study.design and rebuilt.seeds == world_study.seeds
@@ -152,7 +152,7 @@ def test_tables_rebuild_from_runs_json(world_study, tmp_path):
 
 
 def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path):
-    from cbmil.study.reproduce import Study, write_outputs
+    from cbmil.study.reproduction import Study, write_outputs
     runs = json.loads(write_outputs(world_study, tmp_path, figures=None)["runs"].read_text())
     for r in runs["runs"]:  # v1 files had no localisation and no counts
         for key in ("median_video_auc", "inside_above_share", "top_in_event_share", "per_class_localisation"):
@@ -168,14 +168,14 @@ def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path
 
 @pytest.fixture(scope="module")
 def picked_study():
-    from cbmil.study.reproduce import synthetic_worlds
+    from cbmil.study.reproduction import synthetic_worlds
     worlds = synthetic_worlds("ci", [0, 1], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
     cfg = TrainConfig(iterations=10, batch_size=6, progress=False, device="cpu", eval_every=3)
     return run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="SYNTHETIC worlds")
 
 
 def test_evaluating_during_training_changes_nothing_in_training(picked_study):
-    from cbmil.study.reproduce import synthetic_worlds
+    from cbmil.study.reproduction import synthetic_worlds
     worlds = synthetic_worlds("ci", [0, 1], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
     cfg = TrainConfig(iterations=10, batch_size=6, progress=False, device="cpu")
     plain = run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="x")
@@ -185,7 +185,7 @@ def test_evaluating_during_training_changes_nothing_in_training(picked_study):
 
 
 def test_selection_bias_rows_and_table_column(picked_study, tmp_path):
-    from cbmil.study.reproduce import Study, write_outputs
+    from cbmil.study.reproduction import Study, write_outputs
     rows = picked_study.selection_bias()
     assert [r["model"] for r in rows] == picked_study.model_names
     for m, r in enumerate(rows):
@@ -209,7 +209,7 @@ def test_selection_bias_rows_and_table_column(picked_study, tmp_path):
 
 
 def test_runs_json_carries_raw_and_holm_verdicts(picked_study, tmp_path):
-    from cbmil.study.reproduce import write_outputs
+    from cbmil.study.reproduction import write_outputs
     runs = json.loads(write_outputs(picked_study, tmp_path, figures=None)["runs"].read_text())
     families = {v["family"] for v in runs["verdicts"]}
     assert families == {"table2_auc", "table2_localisation", "table1_per_class"}

@@ -10,18 +10,9 @@ import torch
 from cbmil import cli
 from cbmil.interop.groundtruth import read_annotations
 from cbmil.interop.score import feature_source, load_model, read_models, read_video_features, save_models, score_video
-from cbmil.data.synthetic import make_dataset
 from cbmil.train import TrainConfig, Trainer, paper_variants, score_snippets
-from cbmil.data.ucf_crime import CLASSES
 
-TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
-TINY_TEST = {c: 1 for c in CLASSES} | {"Normal": 3}
 MODEL = "CB-MIL 0.9999 / seed 1"
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return make_dataset("ci", seed=0, train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
 
 
 def train(data, **kw):

@@ -122,7 +122,7 @@ def test_strength_study_rows_carry_the_world_strengths(strength_rows):
 
 
 def test_strength_csv_reads_back_for_replot(strength_rows, tmp_path):
-    from cbmil.study.reproduce import write_csv
+    from cbmil.study.reproduction import write_csv
     from cbmil.study.strength import figure, read_rows
     rows = strength_rows
     write_csv(rows, tmp_path / "strength.csv")

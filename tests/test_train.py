@@ -4,23 +4,18 @@ import torch
 
 from cbmil.losses import class_balanced_weights
 from cbmil.model import Scorer, ScorerBank, native_bf16, resolve_precision
-from cbmil.data.synthetic import make_dataset
-from cbmil.train import (TrainConfig, Trainer, Variant, evaluate_bank, paper_variants, score_snippets,
+from cbmil.train import (RunSettings, TrainConfig, Trainer, Variant, evaluate_bank, paper_variants, score_snippets,
                          select_device, variant_weights)
 from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX
-
-TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return make_dataset("ci", seed=0, train_counts=TINY, test_counts={c: 1 for c in CLASSES} | {"Normal": 3},
-                        max_snippets=60)
+from conftest import assert_parameters_close, tiny_world
 
 
 def config(**kw):
-    return TrainConfig(**{"iterations": 12, "batch_size": 6, "progress": False, "device": "cpu", "precision": "fp32",
-                           **kw})
+    return TrainConfig(**{"iterations": 12, "batch_size": 6, **kw})
+
+
+def settings(**kw):
+    return RunSettings(**{"progress": False, "device": "cpu", "precision": "fp32", **kw})
 
 
 def params_of(scorer: Scorer):
@@ -30,16 +25,16 @@ def params_of(scorer: Scorer):
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_grid_of_models_equals_models_trained_alone(tiny, precision):
     variants = [Variant("MIL"), Variant("CB-MIL 0.99", 0.99)]
-    grid = Trainer(tiny, variants, [0, 1], config(precision=precision)).run()
+    grid = Trainer(tiny, variants, [0, 1], config(), settings(precision=precision)).run()
     for model, (seed, variant) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-        alone = Trainer(tiny, [variants[variant]], [seed], config(precision=precision)).run()
-        for a, b in zip(params_of(grid.bank.scorer(model)), params_of(alone.bank.scorer(0))):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        alone = Trainer(tiny, [variants[variant]], [seed], config(), settings(precision=precision)).run()
+        assert_parameters_close(grid.bank.scorer(model), alone.bank.scorer(0), rtol=1e-4, atol=1e-5)
 
 
 def test_models_of_one_seed_start_equal_and_differ_only_by_the_loss(tiny):
     # equal class counts: only raw weights (all < 1) make CB-MIL differ from MIL here
-    trainer = Trainer(tiny, [Variant("MIL"), Variant("CB 0.999", 0.999)], [3], config(normalize_weights=False))
+    variants = [Variant("MIL"), Variant("CB 0.999", 0.999)]
+    trainer = Trainer(tiny, variants, [3], config(normalize_weights=False), settings())
     first, second = (params_of(trainer.bank.scorer(m)) for m in (0, 1))
     assert all(torch.equal(a, b) for a, b in zip(first, second))
     trainer.run()
@@ -48,30 +43,33 @@ def test_models_of_one_seed_start_equal_and_differ_only_by_the_loss(tiny):
 
 
 def test_same_seed_same_weights_other_seed_other_weights(tiny):
-    a = Trainer(tiny, [Variant("MIL")], [5], config()).run()
-    b = Trainer(tiny, [Variant("MIL")], [5], config()).run()
-    c = Trainer(tiny, [Variant("MIL")], [6], config()).run()
-    assert all(torch.equal(x, y) for x, y in zip(a.bank.parameters(), b.bank.parameters()))
+    a = Trainer(tiny, [Variant("MIL")], [5], config(), settings()).run()
+    b = Trainer(tiny, [Variant("MIL")], [5], config(), settings()).run()
+    c = Trainer(tiny, [Variant("MIL")], [6], config(), settings()).run()
+    assert_parameters_close(a.bank, b.bank, rtol=0, atol=0)
     assert not torch.equal(a.bank.w1, c.bank.w1)
 
 
 def test_resumed_run_ends_with_the_same_weights(tiny, tmp_path):
     variants = paper_variants((0.99,))
-    whole = Trainer(tiny, variants, [0, 1], config(iterations=16)).run()
+    whole = Trainer(tiny, variants, [0, 1], config(iterations=16), settings()).run()
     ckpt = tmp_path / "run.pt"
-    Trainer(tiny, variants, [0, 1], config(iterations=16)).run(iterations=7, checkpoint=ckpt)
-    resumed = Trainer(tiny, variants, [0, 1], config(iterations=16)).load(ckpt)
+    Trainer(tiny, variants, [0, 1], config(iterations=16), settings()).run(iterations=7, checkpoint=ckpt)
+    resumed = Trainer(tiny, variants, [0, 1], config(iterations=16), settings()).load(ckpt)
     assert resumed.step_count == 7
+    state = torch.load(ckpt, weights_only=False)  # what defines the models, and how they ran, side by side
+    assert state["config"]["iterations"] == 16 and "precision" not in state["config"]
+    assert (state["settings"]["device"], state["settings"]["precision"]) == ("cpu", "fp32")
     resumed.run()
-    assert all(torch.equal(x, y) for x, y in zip(whole.bank.parameters(), resumed.bank.parameters()))
+    assert_parameters_close(whole.bank, resumed.bank, rtol=0, atol=0)
     assert resumed.history["step"] == whole.history["step"]
 
 
 def test_checkpoint_for_other_seeds_is_refused(tiny, tmp_path):
     ckpt = tmp_path / "run.pt"
-    Trainer(tiny, [Variant("MIL")], [0], config(iterations=2)).run(checkpoint=ckpt)
+    Trainer(tiny, [Variant("MIL")], [0], config(iterations=2), settings()).run(checkpoint=ckpt)
     with pytest.raises(ValueError, match="other seeds or variants"):
-        Trainer(tiny, [Variant("MIL")], [1], config()).load(ckpt)
+        Trainer(tiny, [Variant("MIL")], [1], config(), settings()).load(ckpt)
 
 
 def test_variant_weights_follow_the_training_counts(tiny):
@@ -85,7 +83,7 @@ def test_variant_weights_follow_the_training_counts(tiny):
 
 
 def test_bank_scores_match_standalone_scorers(tiny):
-    trainer = Trainer(tiny, paper_variants((0.9,)), [0, 1], config(iterations=5)).run()
+    trainer = Trainer(tiny, paper_variants((0.9,)), [0, 1], config(iterations=5), settings()).run()
     snippets = tiny.test_snippets[:50]
     scores = score_snippets(trainer.bank, snippets)
     assert scores.shape == (4, 50)
@@ -106,13 +104,14 @@ def test_ten_crop_scores_are_the_mean_of_crop_scores():
 
 
 def test_training_lowers_the_loss_and_evaluation_gives_aucs(tiny):
-    trainer = Trainer(tiny, [Variant("MIL")], [0], config(iterations=60, optimizer="adam", eval_every=30))
+    trainer = Trainer(tiny, [Variant("MIL")], [0], config(iterations=60, optimizer="adam"), settings(eval_every=30))
     trainer.run(log_every=10)
     losses = np.array(trainer.history["loss"])[:, 0]
     assert losses[-3:].mean() < losses[:3].mean()
     assert trainer.history["eval_step"] == [30, 60]
     result = evaluate_bank(trainer.bank, tiny)[0]
-    assert 0 <= result["total_auc"] <= 1 and 0 <= result["abnormal_auc"] <= 1
+    untrained = evaluate_bank(Trainer(tiny, [Variant("MIL")], [0], config(), settings()).bank, tiny)[0]  # step 0
+    assert result["total_auc"] > untrained["total_auc"] and result["abnormal_auc"] > untrained["abnormal_auc"]
     assert set(result["per_class_auc"]) == set(CLASSES)
 
 
@@ -121,6 +120,12 @@ def test_config_validation_and_device():
         TrainConfig(optimizer="lbfgs")
     with pytest.raises(ValueError, match="crop"):
         TrainConfig(crop="centre")
+    with pytest.raises(ValueError, match="protocol"):
+        RunSettings(protocol="frame")
+    with pytest.raises(ValueError, match="eval_every"):
+        RunSettings(eval_every=-1)
+    with pytest.raises(TypeError, match="device"):
+        TrainConfig(device="cpu")  # how a run executes is RunSettings', not TrainConfig's
     assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert select_device("cpu").type == "cpu"
 
@@ -148,19 +153,18 @@ def test_the_command_line_refuses_a_missing_device_before_any_work(tmp_path, cap
 
 
 def test_crop_mean_uses_the_crop_average():
-    data = make_dataset("ci", seed=0, train_counts=TINY, test_counts={c: 1 for c in CLASSES} | {"Normal": 3},
-                        max_snippets=30)
+    data = tiny_world(0, max_snippets=30)  # its own copy: the test rewrites its arrays
     data.train_bags = np.repeat(data.train_bags, 3, axis=1) + np.arange(3, dtype=np.float32)[None, :, None, None]
     data.test_snippets = np.repeat(data.test_snippets, 3, axis=1)
-    trainer = Trainer(data, [Variant("MIL")], [0], config(crop="mean"))
+    trainer = Trainer(data, [Variant("MIL")], [0], config(crop="mean"), settings())
     assert trainer.bags.shape[:3] == (1, len(data.train_bags), 1)  # [worlds, bags, crops]
     torch.testing.assert_close(trainer.bags[0, :, 0], torch.as_tensor(data.train_bags).mean(1))
 
 
 def test_bf16_layer1_keeps_fp32_parameters_and_tracks_fp32_training(tiny):
-    start = Trainer(tiny, [Variant("MIL")], [0], config()).bank.w1.detach().clone()
-    fp32 = Trainer(tiny, [Variant("MIL")], [0], config(iterations=20)).run()
-    bf16 = Trainer(tiny, [Variant("MIL")], [0], config(iterations=20, precision="bf16")).run()
+    start = Trainer(tiny, [Variant("MIL")], [0], config(), settings()).bank.w1.detach().clone()
+    fp32 = Trainer(tiny, [Variant("MIL")], [0], config(iterations=20), settings()).run()
+    bf16 = Trainer(tiny, [Variant("MIL")], [0], config(iterations=20), settings(precision="bf16")).run()
     assert bf16.bags.dtype == torch.bfloat16 and fp32.bags.dtype == torch.float32
     assert all(p.dtype == torch.float32 for p in bf16.bank.parameters())
     # same batches and masks; only layer 1's rounding differs: not bit-equal, but the two runs
@@ -189,24 +193,24 @@ def test_bf16_forward_rounds_only_layer_1():
     with pytest.raises(ValueError, match="precision"):
         ScorerBank(16, [0], 1, precision="fp16")
     with pytest.raises(ValueError, match="precision"):
-        TrainConfig(precision="int8")
+        RunSettings(precision="int8")
 
 
 def test_auto_precision_resolves_by_hardware_and_is_recorded(tiny):
-    trainer = Trainer(tiny, [Variant("MIL")], [0], config(precision="auto"))
-    assert trainer.config.precision == ("bf16" if native_bf16("cpu") else "fp32")
-    assert trainer.bank.precision == trainer.config.precision
+    trainer = Trainer(tiny, [Variant("MIL")], [0], config(), settings(precision="auto"))
+    assert trainer.settings.precision == ("bf16" if native_bf16("cpu") else "fp32")
+    assert trainer.bank.precision == trainer.settings.precision
     assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("half", "cpu")
 
 
 def test_sultani_configuration_is_his_script(tiny):
-    cfg = TrainConfig.sultani(iterations=3, batch_size=6, progress=False, device="cpu", precision="fp32")
+    cfg = TrainConfig.sultani(iterations=3, batch_size=6)
     assert (cfg.optimizer, cfg.lr, cfg.adagrad_eps, cfg.layer2, cfg.decay) == ("adagrad", 0.01, 1e-8, "linear", "kernels")
     assert cfg.weight_decay == 0.002  # gradient of Keras' l2(0.001) * sum(W^2)
     assert TrainConfig.sultani().iterations == 20_000 and TrainConfig().layer2 == "relu"
-    trainer = Trainer(tiny, [Variant("MIL")], [0], cfg)
+    trainer = Trainer(tiny, [Variant("MIL")], [0], cfg, settings())
     groups = trainer.optimizer.param_groups
     assert [g["weight_decay"] for g in groups] == [0.002, 0.0]
     assert {id(p) for p in groups[1]["params"]} == {id(trainer.bank.b1), id(trainer.bank.b2), id(trainer.bank.b3)}
@@ -225,7 +229,7 @@ def test_sultani_configuration_is_his_script(tiny):
 
 def test_kernel_only_decay_leaves_biases_alone(tiny):
     cfg = config(iterations=1, decay="kernels", weight_decay=0.5)
-    trainer = Trainer(tiny, [Variant("MIL")], [0], cfg)
+    trainer = Trainer(tiny, [Variant("MIL")], [0], cfg, settings())
     assert [g["weight_decay"] for g in trainer.optimizer.param_groups] == [0.5, 0.0]
     with pytest.raises(ValueError, match="decay"):
         TrainConfig(decay="biases")

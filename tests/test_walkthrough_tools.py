@@ -64,12 +64,24 @@ def test_run_time_line_needs_a_markdown_first_cell(tmp_path):
         times.write_header(path, "**Run time** x")
 
 
-def test_others_cpu_share_is_a_share_or_unknown():
+def test_cpu_snapshot_reads_proc_stat():
     from cbmil import notebook
+    snapshot = notebook.cpu_snapshot()
+    if not Path("/proc/stat").is_file():
+        assert snapshot is None
+    else:
+        assert len(snapshot) == 3 and all(isinstance(v, float) for v in snapshot), snapshot
+
+
+def test_others_cpu_share_is_the_machines_busy_time_less_our_own(monkeypatch):
+    # snapshots: (busy CPU seconds of the machine, CPU seconds of this process, wall seconds)
+    from cbmil import notebook
+    before = (100.0, 5.0, 1000.0)
+    monkeypatch.setattr(notebook.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(notebook, "cpu_snapshot", lambda: (103.0, 6.0, 1002.0))
+    assert notebook.others_cpu_share(before) == pytest.approx(0.5)  # (3 - 1) s of 2 s x 2 cores
+    monkeypatch.setattr(notebook, "cpu_snapshot", lambda: (101.0, 6.5, 1002.0))  # own > busy (clock ticks)
+    assert notebook.others_cpu_share(before) == 0.0
+    monkeypatch.setattr(notebook, "cpu_snapshot", lambda: None)  # no /proc/stat
+    assert notebook.others_cpu_share(before) is None
     assert notebook.others_cpu_share(None) is None
-    before = notebook.cpu_snapshot()
-    if before is None:                       # not Linux: no /proc/stat
-        pytest.skip("no /proc/stat on this system")
-    sum(i * i for i in range(200_000))       # a little work of our own, which must not count
-    share = notebook.others_cpu_share(before)
-    assert 0.0 <= share <= 1.0

@@ -4,23 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from cbmil.study.reproduce import synthetic_worlds
-from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts, make_dataset
+from cbmil.study.reproduction import synthetic_worlds
+from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts
 from cbmil.train import (TrainConfig, Trainer, Variant, check_worlds, evaluate_bank, score_bank, score_snippets,
                          score_worlds)
 from cbmil.data.ucf_crime import CLASSES, NORMAL, TRAIN_COUNTS
-
-TINY = {c: 3 for c in CLASSES} | {"Normal": 30}
-TINY_TEST = {c: 1 for c in CLASSES} | {"Normal": 3}
-
-
-def world(seed, **kw):
-    return make_dataset("ci", seed=seed, train_counts=TINY, test_counts=TINY_TEST, max_snippets=60, **kw)
+from conftest import TINY_TEST, TINY_TRAIN, assert_parameters_close, tiny_world
 
 
 @pytest.fixture(scope="module")
-def worlds():
-    return [world(0), world(1)]
+def worlds(tiny):
+    return [tiny, tiny_world(1)]
 
 
 def config(**kw):
@@ -29,7 +23,7 @@ def config(**kw):
 
 
 def test_world_draw_is_deterministic_and_differs_between_seeds():
-    a, b, c = synthetic_worlds("ci", [3, 3, 4], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
+    a, b, c = synthetic_worlds("ci", [3, 3, 4], train_counts=TINY_TRAIN, test_counts=TINY_TEST, max_snippets=60)
     np.testing.assert_array_equal(a.train_bags, b.train_bags)
     np.testing.assert_array_equal(a.test_snippets, b.test_snippets)
     np.testing.assert_array_equal(a.test_frame_labels, b.test_frame_labels)
@@ -44,8 +38,7 @@ def test_each_seed_of_a_multi_world_grid_equals_that_seed_trained_alone_on_its_w
     grid = Trainer(worlds, variants, [0, 1], config()).run()
     for model, (seed, variant) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
         alone = Trainer(worlds[seed], [variants[variant]], [seed], config()).run()
-        for a, b in zip(grid.bank.scorer(model).parameters(), alone.bank.scorer(0).parameters()):
-            torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-4, atol=1e-5)
+        assert_parameters_close(grid.bank.scorer(model), alone.bank.scorer(0), rtol=1e-4, atol=1e-5)
     # and a world matters: seed 1 trained on world 0 ends elsewhere
     other = Trainer(worlds[0], [variants[0]], [1], config()).run()
     assert not torch.allclose(grid.bank.scorer(2).net[0].weight, other.bank.scorer(0).net[0].weight, atol=1e-4)
@@ -68,7 +61,7 @@ def test_scores_and_evaluation_use_each_seeds_own_world(worlds):
 def test_worlds_must_agree_on_the_training_split(worlds):
     with pytest.raises(ValueError, match="one per seed"):
         check_worlds(worlds, 3)
-    other = make_dataset("ci", seed=1, train_counts=TINY | {"Abuse": 4}, test_counts=TINY_TEST, max_snippets=60)
+    other = tiny_world(1, train_counts=TINY_TRAIN | {"Abuse": 4})
     with pytest.raises(ValueError, match="world 1: train_classes differ"):
         Trainer([worlds[0], other], [Variant("MIL")], [0, 1], config())
 

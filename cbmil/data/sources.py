@@ -1,6 +1,6 @@
 """Where a dataset comes from: ``"synthetic"`` (generated) or a cache folder (``data prepare``).
 
-The one place the command line and the study (:mod:`cbmil.study.reproduce`, :mod:`cbmil.study.imbalance`)
+The one place the command line and the study (:mod:`cbmil.study.reproduction`, :mod:`cbmil.study.imbalance`)
 turn a ``--data`` / ``--source`` value into a :class:`~cbmil.data.dataset.VADDataset`.
 """
 

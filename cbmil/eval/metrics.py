@@ -1,8 +1,9 @@
-"""Frame-level evaluation metrics for UCF-Crime anomaly detection, and seed statistics.
+"""Frame-level evaluation metrics for UCF-Crime anomaly detection.
 
-What this module is for
------------------------
-Turning frame-level anomaly scores of the UCF-Crime test set into the numbers the papers report:
+What this module holds
+----------------------
+The functions that turn frame-level anomaly scores of the UCF-Crime test set into the numbers the
+papers report:
 
 * **Total AUC** (Sultani et al. 2018): frame-level ROC AUC over all test videos, normal and
   abnormal frames pooled.
@@ -11,8 +12,10 @@ Turning frame-level anomaly scores of the UCF-Crime test set into the numbers th
 * **Average precision** and the **false alarm rate** on normal videos (Sultani's threshold 50 %).
 * **Localisation** inside abnormal videos (:func:`localisation`): per-video AUC, inside-above-
   outside and top-in-event, see below.
-* For comparing methods across random seeds: :func:`seed_summary` (mean and sample standard
-  deviation) and :func:`paired_difference` (paired Student-t interval of treatment - control).
+* :func:`evaluate`: all of the above at once; :func:`roc_curve_points` for plotting.
+
+The statistics over random seeds (mean and spread, paired differences, Holm, power) are in
+:mod:`cbmil.eval.stats`.
 
 Every pooled AUC and AP goes through :mod:`sklearn.metrics`; nothing here integrates a curve by
 hand. The exception is the per-video AUC of :func:`localisation`, needed for some 140 videos per
@@ -21,12 +24,20 @@ model: it is the Mann-Whitney U statistic from a sort and a binary search per vi
 Mapping snippet or segment scores to frames happens in :mod:`cbmil.data.frames`; the functions here
 take frame-level arrays.
 
+Argument order: labels first, as in :mod:`sklearn.metrics`
+----------------------------------------------------------
+Every function that takes both takes ``(y_true, y_score, ...)``: ``total_auc(y_true, y_score)``
+like ``roc_auc_score(y_true, y_score)``. Swapping the two would silently turn an AUC into
+``1 - AUC``; it is caught instead whenever the scores are not all 0/1, since ``y_true`` must hold
+only 0/1 and the error says which order is expected.
+
 Data layout (numpy arrays, lists are accepted too)
 --------------------------------------------------
-``frame_scores``  float ``[F]``
-    Anomaly score of every test frame, all test videos concatenated in video order.
-``frame_labels``  bool or 0/1 integers ``[F]``
-    Frame ground truth (1 = anomalous), same layout.
+``y_true``  bool or 0/1 integers ``[F]``
+    Frame ground truth (1 = anomalous) of every test frame, all test videos concatenated in
+    video order.
+``y_score``  float ``[F]``
+    Anomaly score of every test frame, same layout.
 ``frame_offsets``  integer ``[V + 1]``
     Video ``v`` owns frames ``frame_offsets[v]:frame_offsets[v + 1]``; starts at 0, is
     non-decreasing and ends at ``F``.
@@ -79,7 +90,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from cbmil.data.ucf_crime import CLASSES, LABELS, NORMAL_INDEX
@@ -93,11 +103,6 @@ __all__ = [
     "roc_curve_points",
     "localisation",
     "evaluate",
-    "seed_summary",
-    "paired_difference",
-    "holm",
-    "paired_t_power",
-    "seeds_needed",
 ]
 
 
@@ -110,28 +115,36 @@ def _as_1d(name: str, value: Any) -> np.ndarray:
     return arr
 
 
-def _check_scores(frame_scores: Any) -> np.ndarray:
-    scores = _as_1d("frame_scores", frame_scores)
+def _check_scores(y_score: Any) -> np.ndarray:
+    scores = _as_1d("y_score", y_score)
     if scores.dtype.kind not in "biuf":
-        raise ValueError(f"frame_scores must be numeric; received dtype {scores.dtype}")
+        raise ValueError(f"y_score must be numeric; received dtype {scores.dtype}")
     scores = scores.astype(np.float64, copy=False)
     if not np.all(np.isfinite(scores)):
         bad = int(np.count_nonzero(~np.isfinite(scores)))
-        raise ValueError(f"frame_scores must be finite; received {bad} NaN/inf value(s)")
+        raise ValueError(f"y_score must be finite; received {bad} NaN/inf value(s)")
     return scores
 
 
-def _check_labels(frame_labels: Any, n_frames: int) -> np.ndarray:
-    labels = _as_1d("frame_labels", frame_labels)
+def _check_labels(y_true: Any, n_frames: int) -> np.ndarray:
+    labels = _as_1d("y_true", y_true)
     if labels.shape != (n_frames,):
         raise ValueError(
-            f"frame_labels must have the shape of frame_scores, expected ({n_frames},); "
+            f"y_true (frame labels) must have the shape of y_score, expected ({n_frames},); "
             f"received {labels.shape}"
         )
     if labels.dtype == np.bool_:
         return labels
     if labels.dtype.kind not in "biuf" or not np.all((labels == 0) | (labels == 1)):
-        raise ValueError("frame_labels must hold only 0/1 (or False/True) values")
+        if labels.dtype.kind in "biuf":
+            odd = labels[(labels != 0) & (labels != 1)]
+            seen = f"dtype {labels.dtype}, e.g. {odd[:3].tolist()}"
+        else:
+            seen = f"dtype {labels.dtype}"
+        raise ValueError(
+            f"y_true (frame labels) must hold only 0/1 (or False/True) values; received {seen}. "
+            "The metrics take (y_true, y_score, ...) in scikit-learn's order: labels first, scores second"
+        )
     return labels.astype(bool)
 
 
@@ -156,7 +169,7 @@ def _check_layout(frame_offsets: Any, video_classes: Any, n_frames: int) -> tupl
     if offsets[-1] != n_frames:
         raise ValueError(
             f"frame_offsets must end at the number of frames F = {n_frames} (shape of "
-            f"frame_scores ({n_frames},)); received frame_offsets[-1] = {offsets[-1]}"
+            f"y_score ({n_frames},)); received frame_offsets[-1] = {offsets[-1]}"
         )
     if classes.shape != (n_videos,):
         raise ValueError(
@@ -177,46 +190,29 @@ def _frame_classes(offsets: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.repeat(classes.astype(np.int8), np.diff(offsets))
 
 
-def _check_seed_values(name: str, values: Any) -> np.ndarray:
-    arr = _as_1d(name, values)
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric; received dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty; expected at least one value (one per seed)")
-    if not np.all(np.isfinite(arr)):
-        where = np.flatnonzero(~np.isfinite(arr)).tolist()
-        raise ValueError(
-            f"{name} contains NaN/inf at position(s) {where}; a failed or undefined run must be "
-            "resolved explicitly, not dropped silently"
-        )
-    return arr
-
-
 # ----------------------------------------------------------------------------- sklearn cores
 # Two paths, both ending in sklearn.metrics:
 #  * the plain path (_auc, _ap) hands the frames to sklearn as they are; total_auc and
 #    average_precision use it, and the tests use it as the reference;
 #  * the fast path (_ranked_counts, _auc_sorted, _ap_sorted) serves per_class_auc and evaluate,
 #    which need ~15 AUCs over up to 1.1 M frames. It hands sklearn an exactly equivalent, much
-#    smaller *weighted* sample (see _ranked_counts). Measured for all of evaluate at 290 videos /
-#    1.11 M frames: ~0.25 s (own-class AUC) and ~0.4 s (include_normal), against ~0.5 s and
-#    ~1.6 s when sklearn gets the frames as they are.
+#    smaller *weighted* sample (see _ranked_counts); benchmarks/bench_eval.py times it.
+# Like the public functions, the helpers take the labels first: (labels, scores, ...).
 
-def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
     n_pos = int(np.count_nonzero(labels))
     if n_pos == 0 or n_pos == labels.size:
         return float("nan")
     return float(roc_auc_score(labels, scores))
 
 
-def _ap(scores: np.ndarray, labels: np.ndarray) -> float:
+def _ap(labels: np.ndarray, scores: np.ndarray) -> float:
     if not np.any(labels):
         return float("nan")
     return float(average_precision_score(labels, scores))
 
 
-def _ranked_counts(scores: np.ndarray, labels: np.ndarray
+def _ranked_counts(labels: np.ndarray, scores: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Compress frames into a weighted sample with the same ROC AUC and AP.
 
@@ -227,7 +223,9 @@ def _ranked_counts(scores: np.ndarray, labels: np.ndarray
     sample weighted by its size, placed at u_j, or at the group's own largest score. Positives
     sharing a score merge the same way. The result has at most 3k + 1 samples, and sklearn's
     weighted counts of true/false positives at every positive threshold are the same integers
-    as on the full data. Returns ``(scores, labels, weights)``, or ``None`` if one label is absent.
+    as on the full data. ``labels`` bool ``[N]``, ``scores`` float ``[N]``. Returns
+    ``(labels, scores, weights)``, each ``[K]`` with ``K <= 3k + 1``, or ``None`` if one label
+    is absent.
     """
     pos = scores[labels]
     neg = scores[~labels]
@@ -245,28 +243,28 @@ def _ranked_counts(scores: np.ndarray, labels: np.ndarray
     out_scores = np.concatenate((u, u[tie], neg[gap_end[gap] - 1]))
     out_labels = np.concatenate((np.ones(u.size, bool), np.zeros(int(tie.sum() + gap.sum()), bool)))
     weights = np.concatenate((pos_w, tie_w[tie], gap_w[gap])).astype(np.float64)
-    return out_scores, out_labels, weights
+    return out_labels, out_scores, weights
 
 
-def _auc_sorted(scores: np.ndarray, labels: np.ndarray) -> float:
-    packed = _ranked_counts(scores, labels)
+def _auc_sorted(labels: np.ndarray, scores: np.ndarray) -> float:
+    packed = _ranked_counts(labels, scores)
     if packed is None:
         return float("nan")
-    s, y, w = packed
+    y, s, w = packed
     return float(roc_auc_score(y, s, sample_weight=w))
 
 
-def _ap_sorted(scores: np.ndarray, labels: np.ndarray) -> float:
+def _ap_sorted(labels: np.ndarray, scores: np.ndarray) -> float:
     if not np.any(labels):
         return float("nan")
-    packed = _ranked_counts(scores, labels)
+    packed = _ranked_counts(labels, scores)
     if packed is None:  # positives only: every threshold has precision 1
         return 1.0
-    s, y, w = packed
+    y, s, w = packed
     return float(average_precision_score(y, s, sample_weight=w))
 
 
-def _per_class(scores: np.ndarray, labels: np.ndarray, frame_class: np.ndarray,
+def _per_class(labels: np.ndarray, scores: np.ndarray, frame_class: np.ndarray,
                include_normal: bool) -> dict[str, float]:
     """Per-class AUCs; frames must be sorted ascending by score (masks keep that order)."""
     normal = frame_class == NORMAL_INDEX if include_normal else None
@@ -278,7 +276,7 @@ def _per_class(scores: np.ndarray, labels: np.ndarray, frame_class: np.ndarray,
             continue
         if normal is not None:
             mask |= normal
-        out[name] = _auc_sorted(scores[mask], labels[mask])
+        out[name] = _auc_sorted(labels[mask], scores[mask])
     return out
 
 
@@ -297,40 +295,41 @@ def _sorted_by_score(scores: np.ndarray, *others: np.ndarray) -> tuple[np.ndarra
 
 # ----------------------------------------------------------------------------- public metrics
 
-def total_auc(frame_scores: Any, frame_labels: Any) -> float:
+def total_auc(y_true: Any, y_score: Any) -> float:
     """Frame-level ROC AUC over all test frames (Sultani et al.'s metric).
 
     Parameters
     ----------
-    frame_scores : array_like of float, shape (F,)
-        Anomaly score per frame, all test videos concatenated.
-    frame_labels : array_like of bool or {0, 1}, shape (F,)
-        Ground truth per frame (1 = anomalous).
+    y_true : array_like of bool or {0, 1}, shape (F,)
+        Ground truth per frame (1 = anomalous), all test videos concatenated.
+    y_score : array_like of float, shape (F,)
+        Anomaly score per frame, same layout.
 
     Returns
     -------
     float
-        ``sklearn.metrics.roc_auc_score(frame_labels, frame_scores)`` in [0, 1]; ``nan`` when
-        all frames carry the same label (the AUC is undefined).
+        ``sklearn.metrics.roc_auc_score(y_true, y_score)`` in [0, 1]; ``nan`` when all frames
+        carry the same label (the AUC is undefined).
 
     Raises
     ------
     ValueError
-        Shapes differ, scores are not finite, or labels are not 0/1.
+        Shapes differ, scores are not finite, or labels are not 0/1 (which is also what a call
+        with the scores first raises).
     """
-    scores = _check_scores(frame_scores)
-    labels = _check_labels(frame_labels, scores.size)
-    return _auc(scores, labels)
+    scores = _check_scores(y_score)
+    labels = _check_labels(y_true, scores.size)
+    return _auc(labels, scores)
 
 
-def per_class_auc(frame_scores: Any, frame_labels: Any, frame_offsets: Any, video_classes: Any,
+def per_class_auc(y_true: Any, y_score: Any, frame_offsets: Any, video_classes: Any,
                   include_normal: bool = False) -> dict[str, float]:
     """Frame-level ROC AUC of each of the 13 anomaly classes (Park, Park & Hong 2022).
 
     Parameters
     ----------
-    frame_scores : array_like of float, shape (F,)
-    frame_labels : array_like of bool or {0, 1}, shape (F,)
+    y_true : array_like of bool or {0, 1}, shape (F,)
+    y_score : array_like of float, shape (F,)
     frame_offsets : array_like of int, shape (V + 1,)
         Video ``v`` owns frames ``frame_offsets[v]:frame_offsets[v + 1]``.
     video_classes : array_like of int, shape (V,)
@@ -353,12 +352,12 @@ def per_class_auc(frame_scores: Any, frame_labels: Any, frame_offsets: Any, vide
     ValueError
         Invalid shapes, offsets or class indices (see the module docstring for the layout).
     """
-    scores = _check_scores(frame_scores)
-    labels = _check_labels(frame_labels, scores.size)
+    scores = _check_scores(y_score)
+    labels = _check_labels(y_true, scores.size)
     offsets, classes = _check_layout(frame_offsets, video_classes, scores.size)
     frame_class = _frame_classes(offsets, classes)
     scores, labels, frame_class = _sorted_by_score(scores, labels, frame_class)
-    return _per_class(scores, labels, frame_class, include_normal)
+    return _per_class(labels, scores, frame_class, include_normal)
 
 
 def abnormal_auc(per_class: Mapping[str, float] | Iterable[float]) -> float:
@@ -383,33 +382,36 @@ def abnormal_auc(per_class: Mapping[str, float] | Iterable[float]) -> float:
     return float(defined.mean()) if defined.size else float("nan")
 
 
-def average_precision(frame_scores: Any, frame_labels: Any) -> float:
+def average_precision(y_true: Any, y_score: Any) -> float:
     """Frame-level average precision over all test frames.
 
     Parameters
     ----------
-    frame_scores : array_like of float, shape (F,)
-    frame_labels : array_like of bool or {0, 1}, shape (F,)
+    y_true : array_like of bool or {0, 1}, shape (F,)
+    y_score : array_like of float, shape (F,)
 
     Returns
     -------
     float
-        ``sklearn.metrics.average_precision_score(frame_labels, frame_scores)``
-        (step-wise sum ``sum_n (R_n - R_{n-1}) P_n``, no interpolation); ``nan`` when no frame is
+        ``sklearn.metrics.average_precision_score(y_true, y_score)`` (step-wise sum
+        ``sum_n (R_n - R_{n-1}) P_n``, no interpolation), in [0, 1]; ``nan`` when no frame is
         anomalous.
     """
-    scores = _check_scores(frame_scores)
-    labels = _check_labels(frame_labels, scores.size)
-    return _ap(scores, labels)
+    scores = _check_scores(y_score)
+    labels = _check_labels(y_true, scores.size)
+    return _ap(labels, scores)
 
 
-def false_alarm_rate(frame_scores: Any, frame_offsets: Any, video_classes: Any,
+def false_alarm_rate(y_score: Any, frame_offsets: Any, video_classes: Any,
                      threshold: float = 0.5) -> float:
     """Fraction of normal-video frames flagged as anomalous.
 
+    Takes no labels: in a normal video every frame is normal, so the scores and the video layout
+    say everything.
+
     Parameters
     ----------
-    frame_scores : array_like of float, shape (F,)
+    y_score : array_like of float, shape (F,)
     frame_offsets : array_like of int, shape (V + 1,)
     video_classes : array_like of int, shape (V,)
     threshold : float, default 0.5
@@ -422,20 +424,20 @@ def false_alarm_rate(frame_scores: Any, frame_offsets: Any, video_classes: Any,
         ``#(normal-video frames with score >= threshold) / #(normal-video frames)``; only frames
         of videos whose class is ``NORMAL_INDEX`` count. ``nan`` when there is no normal frame.
     """
-    scores = _check_scores(frame_scores)
+    scores = _check_scores(y_score)
     offsets, classes = _check_layout(frame_offsets, video_classes, scores.size)
     if not math.isfinite(float(threshold)):
         raise ValueError(f"threshold must be a finite number; received {threshold!r}")
     return _false_alarm(scores, _frame_classes(offsets, classes), float(threshold))
 
 
-def roc_curve_points(frame_scores: Any, frame_labels: Any) -> tuple[np.ndarray, np.ndarray]:
+def roc_curve_points(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
     """ROC curve points for plotting.
 
     Parameters
     ----------
-    frame_scores : array_like of float, shape (F,)
-    frame_labels : array_like of bool or {0, 1}, shape (F,)
+    y_true : array_like of bool or {0, 1}, shape (F,)
+    y_score : array_like of float, shape (F,)
 
     Returns
     -------
@@ -448,8 +450,8 @@ def roc_curve_points(frame_scores: Any, frame_labels: Any) -> tuple[np.ndarray, 
     ValueError
         Besides the input checks: when all frames carry one label (no curve exists).
     """
-    scores = _check_scores(frame_scores)
-    labels = _check_labels(frame_labels, scores.size)
+    scores = _check_scores(y_score)
+    labels = _check_labels(y_true, scores.size)
     n_pos = int(np.count_nonzero(labels))
     if n_pos == 0 or n_pos == labels.size:
         raise ValueError("roc_curve_points needs both anomalous and normal frames; "
@@ -470,8 +472,9 @@ def _defined_mean(values: np.ndarray) -> float:
     return float(defined.mean()) if defined.size else float("nan")
 
 
-def _video_localisation(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """``(video_auc, inside_above_outside, top_in_event)`` of one video's frames (validated)."""
+def _video_localisation(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
+    """``(video_auc, inside_above_outside, top_in_event)`` of one video's frames (validated):
+    labels ``y`` bool ``[n]``, scores ``x`` float ``[n]``."""
     nan = float("nan")
     n_pos = int(np.count_nonzero(y))
     if n_pos == 0:
@@ -499,18 +502,18 @@ def _video_localisation(x: np.ndarray, y: np.ndarray) -> tuple[float, float, flo
     return auc, inside, top
 
 
-def _localisation(scores: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
+def _localisation(labels: np.ndarray, scores: np.ndarray, offsets: np.ndarray,
                   classes: np.ndarray) -> dict[str, Any]:
     """Core of :func:`localisation` on validated inputs.
 
-    One pass over the abnormal videos, each with two value sorts and a binary search (about
-    3x faster at UCF-Crime scale than a fully vectorised version that needs an argsort).
+    One pass over the abnormal videos, each with two value sorts and a binary search (cheaper
+    than a fully vectorised version, which needs an argsort of all frames).
     """
     abnormal = np.flatnonzero(classes != NORMAL_INDEX)
     values = np.full((3, abnormal.size), np.nan)
     for i, video in enumerate(abnormal.tolist()):
         frames = slice(int(offsets[video]), int(offsets[video + 1]))
-        values[:, i] = _video_localisation(scores[frames], labels[frames])
+        values[:, i] = _video_localisation(labels[frames], scores[frames])
     video_auc, inside, top = values
 
     per_class: dict[str, dict[str, float | int]] = {}
@@ -537,7 +540,7 @@ def _localisation(scores: np.ndarray, labels: np.ndarray, offsets: np.ndarray,
     }
 
 
-def localisation(frame_scores: Any, frame_labels: Any, frame_offsets: Any,
+def localisation(y_true: Any, y_score: Any, frame_offsets: Any,
                  video_classes: Any) -> dict[str, Any]:
     """Does the model find the event *inside* each abnormal video? Three per-video measures.
 
@@ -566,8 +569,8 @@ def localisation(frame_scores: Any, frame_labels: Any, frame_offsets: Any,
 
     Parameters
     ----------
-    frame_scores : array_like of float, shape (F,)
-    frame_labels : array_like of bool or {0, 1}, shape (F,)
+    y_true : array_like of bool or {0, 1}, shape (F,)
+    y_score : array_like of float, shape (F,)
     frame_offsets : array_like of int, shape (V + 1,)
         Video ``v`` owns frames ``frame_offsets[v]:frame_offsets[v + 1]``.
     video_classes : array_like of int, shape (V,)
@@ -596,24 +599,22 @@ def localisation(frame_scores: Any, frame_labels: Any, frame_offsets: Any,
     Notes
     -----
     One pass over the abnormal videos with numpy (two value sorts and a binary search each, no
-    sklearn call per video). Measured at UCF-Crime test scale (290 videos, 1.11 M frames, 140
-    abnormal videos with 0.54 M frames) on a shared 2-core machine: ~0.04 s per call with the
-    input checks, ~0.02-0.03 s added to :func:`evaluate`.
+    sklearn call per video).
     """
-    scores = _check_scores(frame_scores)
-    labels = _check_labels(frame_labels, scores.size)
+    scores = _check_scores(y_score)
+    labels = _check_labels(y_true, scores.size)
     offsets, classes = _check_layout(frame_offsets, video_classes, scores.size)
-    return _localisation(scores, labels, offsets, classes)
+    return _localisation(labels, scores, offsets, classes)
 
 
-def evaluate(frame_scores: Any, frame_labels: Any, frame_offsets: Any, video_classes: Any,
+def evaluate(y_true: Any, y_score: Any, frame_offsets: Any, video_classes: Any,
              include_normal: bool = False, *, threshold: float = 0.5) -> dict[str, Any]:
     """All metrics at once, validating and sorting the inputs only once.
 
     Parameters
     ----------
-    frame_scores : array_like of float, shape (F,)
-    frame_labels : array_like of bool or {0, 1}, shape (F,)
+    y_true : array_like of bool or {0, 1}, shape (F,)
+    y_score : array_like of float, shape (F,)
     frame_offsets : array_like of int, shape (V + 1,)
     video_classes : array_like of int, shape (V,)
     include_normal : bool, default False
@@ -634,199 +635,25 @@ def evaluate(frame_scores: Any, frame_labels: Any, frame_offsets: Any, video_cla
         ``"per_class_localisation"`` (its ``"per_class"`` dict). Its per-video arrays are left
         out so that the result stays JSON-friendly; call :func:`localisation` for them.
     """
-    scores = _check_scores(frame_scores)
-    labels = _check_labels(frame_labels, scores.size)
+    scores = _check_scores(y_score)
+    labels = _check_labels(y_true, scores.size)
     offsets, classes = _check_layout(frame_offsets, video_classes, scores.size)
     if not math.isfinite(float(threshold)):
         raise ValueError(f"threshold must be a finite number; received {threshold!r}")
     frame_class = _frame_classes(offsets, classes)
     # Localisation works per video, in frame order, so before the sort.
-    local = _localisation(scores, labels, offsets, classes)
+    local = _localisation(labels, scores, offsets, classes)
     # One sort by score serves every metric below (none depends on frame order).
     scores, labels, frame_class = _sorted_by_score(scores, labels, frame_class)
-    per_class = _per_class(scores, labels, frame_class, include_normal)
+    per_class = _per_class(labels, scores, frame_class, include_normal)
     return {
-        "total_auc": _auc_sorted(scores, labels),
+        "total_auc": _auc_sorted(labels, scores),
         "abnormal_auc": abnormal_auc(per_class),
         "per_class_auc": per_class,
-        "average_precision": _ap_sorted(scores, labels),
+        "average_precision": _ap_sorted(labels, scores),
         "false_alarm_rate": _false_alarm(scores, frame_class, float(threshold)),
         "median_video_auc": local["median_video_auc"],
         "inside_above_share": local["inside_above_share"],
         "top_in_event_share": local["top_in_event_share"],
         "per_class_localisation": local["per_class"],
     }
-
-
-
-# ----------------------------------------------------------------------------- seed statistics
-
-def seed_summary(values: Any) -> dict[str, float | int]:
-    """Mean and spread of one metric over seeds.
-
-    Parameters
-    ----------
-    values : array_like of float, shape (n,)
-        One value per seed (e.g. the Total AUC of each run).
-
-    Returns
-    -------
-    dict
-        ``mean`` (float), ``std`` (float, sample standard deviation with ``ddof=1``; ``nan`` for
-        ``n = 1`` since one run carries no information on the spread) and ``n`` (int).
-
-    Raises
-    ------
-    ValueError
-        Empty input, or any NaN/inf entry (a failed run must be handled explicitly, not dropped).
-    """
-    arr = _check_seed_values("values", values)
-    std = float(arr.std(ddof=1)) if arr.size > 1 else float("nan")
-    return {"mean": float(arr.mean()), "std": std, "n": int(arr.size)}
-
-
-def paired_difference(treatment: Any, control: Any, confidence: float = 0.95) -> dict[str, Any]:
-    """Paired Student-t confidence interval of ``treatment - control`` over seeds.
-
-    Method: the runs are paired by seed, ``d_i = treatment[i] - control[i]``; the interval is
-    ``mean(d) +/- t_{(1 + confidence) / 2, n - 1} * sd(d) / sqrt(n)`` with ``sd`` the sample
-    standard deviation (``ddof=1``) and ``t`` the Student t quantile (``scipy.stats.t.ppf``).
-
-    Why paired: the same seed gives both methods the same initialisation and the same batch order,
-    so most of the seed-to-seed variance is shared and cancels in ``d_i``; an unpaired comparison
-    would count it twice and need many more seeds to resolve a 0.1-0.5 point difference
-    (README, "Method choices", 7). ``treatment[i]`` and ``control[i]`` must come from the same seed.
-
-    Parameters
-    ----------
-    treatment, control : array_like of float, shape (n,)
-        One metric value per seed, in the same seed order.
-    confidence : float, default 0.95
-        Two-sided confidence level, strictly between 0 and 1.
-
-    Returns
-    -------
-    dict
-        ``mean``, ``std`` (sample sd of the differences), ``ci_low``, ``ci_high`` (floats),
-        ``n`` (int), ``exceeds_noise`` (bool): True when the interval excludes 0, i.e.
-        ``ci_low > 0`` or ``ci_high < 0``, and ``p_value`` (float): the two-sided paired t-test
-        of a zero mean difference (``exceeds_noise`` is ``p_value < 1 - confidence``; for many
-        comparisons adjust the p-values with :func:`holm`). For ``n = 1``, ``std`` and the interval are ``nan``
-        and ``exceeds_noise`` is False. When all differences are equal (``std = 0``) the interval
-        shrinks to the mean.
-
-    Raises
-    ------
-    ValueError
-        Different lengths, empty input, NaN/inf entries, or ``confidence`` outside (0, 1).
-    """
-    t_arr = _check_seed_values("treatment", treatment)
-    c_arr = _check_seed_values("control", control)
-    if t_arr.shape != c_arr.shape:
-        raise ValueError(
-            f"treatment and control must have one value per seed each, expected equal shapes; "
-            f"received treatment {t_arr.shape}, control {c_arr.shape}"
-        )
-    confidence = float(confidence)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; received {confidence}")
-    diff = t_arr - c_arr
-    n = int(diff.size)
-    mean = float(diff.mean())
-    if n < 2:
-        nan = float("nan")
-        return {"mean": mean, "std": nan, "ci_low": nan, "ci_high": nan, "n": n,
-                "exceeds_noise": False, "p_value": nan}
-    std = float(diff.std(ddof=1))
-    half = float(stats.t.ppf((1.0 + confidence) / 2.0, n - 1)) * std / math.sqrt(n)
-    low, high = mean - half, mean + half
-    if std > 0:
-        p_value = float(2.0 * stats.t.sf(abs(mean) / (std / math.sqrt(n)), n - 1))
-    else:
-        p_value = 1.0 if mean == 0 else 0.0
-    return {"mean": mean, "std": std, "ci_low": low, "ci_high": high, "n": n,
-            "exceeds_noise": bool(low > 0.0 or high < 0.0), "p_value": p_value}
-
-
-def holm(p_values: Any) -> np.ndarray:
-    """Holm's step-down adjustment of a family of p-values (family-wise error control).
-
-    Sort the m p-values ascending, multiply the k-th smallest (k = 0..m-1) by ``m - k``, take the
-    running maximum and clip at 1. A hypothesis is rejected at level alpha when its adjusted
-    p-value is <= alpha; this controls the probability of *any* false rejection in the family at
-    alpha, under any dependence between the tests. ``nan`` entries (undefined tests) stay
-    ``nan`` and do not count in m.
-
-    Parameters
-    ----------
-    p_values : array_like of float, shape (m,)
-
-    Returns
-    -------
-    ndarray of float, shape (m,), the adjusted p-values in the input order.
-
-    Examples
-    --------
-    >>> holm([0.01, 0.04, 0.03]).round(2).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1:
-        raise ValueError(f"p_values must be a 1-D array; received shape {p.shape}")
-    out = np.full(p.shape, np.nan)
-    defined = np.flatnonzero(~np.isnan(p))
-    if defined.size == 0:
-        return out
-    if np.any((p[defined] < 0) | (p[defined] > 1)):
-        raise ValueError("p_values must lie in [0, 1]")
-    order = defined[np.argsort(p[defined], kind="stable")]
-    m = order.size
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
-def paired_t_power(n: int, sd: float, delta: float, alpha: float = 0.05) -> float:
-    """Power of a two-sided paired t-test at level ``alpha`` with ``n`` pairs, when the per-seed
-    differences have standard deviation ``sd`` and true mean ``delta``.
-
-    Exact, from the noncentral t distribution: with ``df = n - 1``, noncentrality
-    ``nc = delta / (sd / sqrt(n))`` and critical value ``c = t_{1 - alpha/2, df}``, the power is
-    ``P(T > c) + P(T < -c)`` for ``T ~ nct(df, nc)`` (``scipy.stats.nct``).
-    """
-    if n < 2:
-        return float("nan")
-    if not (sd > 0 and math.isfinite(sd)):
-        raise ValueError(f"sd must be a positive finite number; received {sd!r}")
-    df = n - 1
-    nc = abs(delta) / (sd / math.sqrt(n))
-    crit = float(stats.t.ppf(1.0 - alpha / 2.0, df))
-    return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
-
-
-def seeds_needed(sd: float, delta: float, alpha: float = 0.05, power: float = 0.8, max_seeds: int = 100_000) -> dict:
-    """Smallest number of paired seeds whose two-sided paired t-test at level ``alpha`` detects a
-    true mean difference ``delta`` with at least ``power`` (:func:`paired_t_power`).
-
-    Returns ``{"seeds": n, "power": achieved}``; ``seeds`` is ``None`` when even ``max_seeds``
-    does not reach the power (e.g. ``delta = 0``).
-
-    >>> seeds_needed(1.0, 1.0)["seeds"]  # an effect of one standard deviation
-    10
-    """
-    if not 0 < power < 1 or not 0 < alpha < 1:
-        raise ValueError(f"alpha and power must lie strictly between 0 and 1; received {alpha}, {power}")
-    if delta == 0:
-        return {"seeds": None, "power": alpha}
-    lo, hi = 2, 2
-    while paired_t_power(hi, sd, delta, alpha) < power:  # power grows with n: double, then bisect
-        lo, hi = hi + 1, hi * 2
-        if hi > max_seeds:
-            return {"seeds": None, "power": paired_t_power(max_seeds, sd, delta, alpha)}
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if paired_t_power(mid, sd, delta, alpha) >= power:
-            hi = mid
-        else:
-            lo = mid + 1
-    return {"seeds": hi, "power": paired_t_power(hi, sd, delta, alpha)}

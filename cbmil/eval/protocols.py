@@ -50,6 +50,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from sklearn.metrics import auc as _curve_area
@@ -104,13 +105,13 @@ def evaluate_frame_scores(scores: np.ndarray, frame_labels: np.ndarray, frame_of
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(frame_labels).astype(bool)
     offsets, classes = np.asarray(frame_offsets), np.asarray(video_classes)
-    main = metrics.evaluate(scores, labels, offsets, classes, threshold=threshold)
-    with_normal = metrics.per_class_auc(scores, labels, offsets, classes, include_normal=True)
+    main = metrics.evaluate(labels, scores, offsets, classes, threshold=threshold)
+    with_normal = metrics.per_class_auc(labels, scores, offsets, classes, include_normal=True)
     abnormal = np.repeat(classes != NORMAL_INDEX, np.diff(offsets))
     out = {
         "total_auc": main["total_auc"],
         "abnormal_auc": main["abnormal_auc"],
-        "abnormal_auc_pooled": metrics.total_auc(scores[abnormal], labels[abnormal]) if abnormal.any() else math.nan,
+        "abnormal_auc_pooled": metrics.total_auc(labels[abnormal], scores[abnormal]) if abnormal.any() else math.nan,
         "abnormal_auc_with_normal": metrics.abnormal_auc(with_normal),
         "ap": main["average_precision"],
         "ap_trapezoid": trapezoid_ap(scores, labels),
@@ -132,9 +133,9 @@ def evaluate_snippet_scores(snippet_scores: np.ndarray, snippet_offsets: np.ndar
                                 frame_labels, frame_offsets, video_classes, threshold)
     segment = frame_scores(snippet_scores, snippet_offsets, n_frames, "segment")
     labels = np.asarray(frame_labels).astype(bool)
-    out["total_auc_segment"] = metrics.total_auc(segment, labels)
+    out["total_auc_segment"] = metrics.total_auc(labels, segment)
     out["abnormal_auc_segment"] = metrics.abnormal_auc(
-        metrics.per_class_auc(segment, labels, frame_offsets, video_classes))
+        metrics.per_class_auc(labels, segment, frame_offsets, video_classes))
     return _in_order(out)
 
 
@@ -265,23 +266,28 @@ def evaluate_saved_array(path: str | Path, layout, threshold: float = 0.5) -> di
     raise ValueError(_length_mismatch(path, len(scores), layout))
 
 
-def main(args) -> int:
-    """``cbmil evaluate (--scores FILE [FILE ...] | --frame-scores S.npy --list ... ) [--json]``."""
+def evaluate_saved(scores: Sequence[str | Path] = (), frame_scores: str | Path | None = None,
+                   list_path: str | Path | None = None, annotations_dir: str | Path | None = None,
+                   features: str | Path | None = None, snippets: str | Path | None = None, name: str | None = None,
+                   threshold: float = 0.5) -> dict[str, dict[str, float]]:
+    """Every metric of every protocol (:data:`METRICS`) for saved scores: ``{model: {metric: value}}``.
+
+    ``scores``: files written by ``reproduce --save-scores`` (every model in them);
+    ``frame_scores``: another method's ``.npy`` (one score per frame or per snippet, videos in the
+    order of ``list_path``), which needs ``list_path``, ``annotations_dir`` and one of
+    ``features`` / ``snippets`` (:func:`cbmil.interop.groundtruth.list_layout`); its model is
+    named ``name`` (default: the file name)."""
     results: dict[str, dict[str, float]] = {}
-    if args.frame_scores:
+    if frame_scores is not None:
         from cbmil.interop.groundtruth import list_layout
-        if not args.list or not args.annotations_dir or (args.features is None) == (args.snippets is None):
+        if not list_path or not annotations_dir or (features is None) == (snippets is None):
             raise ValueError("--frame-scores needs --list, --annotations-dir and one of --features / --snippets")
-        layout = list_layout(args.list, args.annotations_dir, args.features, args.snippets)
-        results[args.name or Path(args.frame_scores).stem] = evaluate_saved_array(args.frame_scores, layout,
-                                                                                   args.threshold)
-    for path in args.scores or []:
-        for name, values in evaluate_file(path, args.threshold).items():
-            key = name if name not in results else f"{Path(path).stem}: {name}"
+        layout = list_layout(list_path, annotations_dir, features, snippets)
+        results[name or Path(frame_scores).stem] = evaluate_saved_array(frame_scores, layout, threshold)
+    for path in scores:
+        for model, values in evaluate_file(path, threshold).items():
+            key = model if model not in results else f"{Path(path).stem}: {model}"
             results[key] = values
-    if args.json:
-        clean = {name: {k: (v if math.isfinite(v) else None) for k, v in m.items()} for name, m in results.items()}
-        print(json.dumps(clean))  # undefined values (e.g. a class without test videos) as null
-        return 0
-    print(moves_table(results))
-    return 0
+    if not results:
+        raise ValueError("nothing to evaluate: give score files or frame scores")
+    return results

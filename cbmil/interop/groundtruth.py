@@ -7,8 +7,15 @@ Public code bases (RTFM, DeepMIL, MGFN, UR-DMU, ...) evaluate against one frame-
 :func:`audit` compares a given array with it and names the defects met in public arrays:
 
 * a different total length (e.g. 1,109,680 frames instead of 1,109,824);
-* a video's last 16 frames dropped, or every video counted as ``16 * (T - 1)`` frames
-  (kind ``truncated_16``);
+* frames missing from, or added to, the array at one place (``shifts``): one finding that
+  names the videos where they can lie, e.g. a video's last 16 frames dropped. When the labels
+  around the cut are all equal (the end of one video and the start of the next both normal)
+  they cannot tell which video lost the frames, and both are named; when they can (the cut
+  falls in an event, or the next video starts with one) exactly that video is named, and
+  listed as differing (kind ``truncated_16`` when the frames can be its last 16, else
+  ``other``). The videos after the cut are compared at the new shift, so the one defect is not
+  counted again for each of them;
+* every video counted as ``16 * (T - 1)`` frames (each one kind ``truncated_16``);
 * the annotation read off by one: exclusive end, 1-based frame numbers (kind ``off_by_one``);
 * whole classes labelled normal (``classes_without_anomalies``);
 * the videos in another order than the list's (``order_differs``);
@@ -20,8 +27,6 @@ the video's ``16 * T`` frames (:func:`cbmil.data.frames.frame_ground_truth`).
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,8 +205,20 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
     """Compare a public frame ground truth with the one the annotations give in ``keys``' order.
 
     Mismatches are findings, never exceptions (only an unusable ``gt`` or missing snippet
-    counts raise ``ValueError``). Videos are cut at their expected offsets (``16 * T`` frames
-    each); listed videos without an annotation are skipped in every content check.
+    counts raise ``ValueError``). Listed videos without an annotation are skipped in every
+    content check (their frames match anything).
+
+    Videos are compared at a running shift (frames to add to the expected offset, ``16 * T``
+    frames per video; 0 at the start). A video that differs at the current shift, is not an
+    off-by-one reading, and is found whole at another shift, or is followed by videos found at
+    another shift, may mark a length-changing *shift*: frames missing from, or added to, the
+    array at one place. The shift is accepted when one cut explains every frame from the end of
+    the previous defect up to the next annotated video with an event after it (frames before the
+    cut at the old shift, after it at the new one); the range of cut positions the labels allow
+    names the videos where the frames can lie (a stretch of equal labels across a boundary
+    leaves both videos), and the later videos are compared at the new shift. Not done when the
+    whole array uses ``16 * (T - 1)`` frames per video, nor when the array is another order of
+    the listed videos.
 
     Parameters
     ----------
@@ -209,22 +226,34 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
     keys : ``[V]`` canonical keys in list order.
     records_by_key : ``{key: VideoRecord}`` in annotation file order (:func:`read_annotations`).
     n_snippets : ``{key: T}`` or ``[V]`` snippets per listed video.
-    max_shift : the first mismatching video is looked for at shifts up to this many frames,
-        and at the shifts its own labels, the length difference and ``16 * (T - 1)`` suggest.
+    max_shift : shifts up to this many frames from the current one are tried for a differing
+        video, besides the ones its labels, the length difference and ``16 * (T - 1)`` suggest.
 
     Returns
     -------
     dict (JSON-serialisable): ``expected_frames``, ``found_frames``, ``videos``,
-    ``non_binary_values``, ``first_mismatch`` (``{index, key, frames_differing, shift}`` or
-    None; ``shift``: frames to add to the video's expected offset to find its labels, or None),
-    ``videos_differing`` (``[{index, key, label, frames_differing, kind}]``, kind in
-    :data:`KINDS`; frames missing from a short array count as differing), ``differing_by_kind``,
-    ``per_class`` (``{label: {videos, expected, found}}`` anomalous frames),
-    ``classes_without_anomalies``, ``in_list_not_annotated``, ``annotated_not_in_list``,
-    ``order_differs`` and ``order_matches`` (``"annotations"`` or ``"sorted"``: exact equality
-    with the GT of the listed videos in the annotation file's order or sorted by name, tried only
-    when the lengths agree and the content does not), ``findings`` (one line each) and
-    ``consistent`` (no findings).
+    ``non_binary_values``, ``first_mismatch`` (the first video whose frames at its expected
+    offset differ, ``{index, key, frames_differing, shift}`` or None; ``shift``: frames to add to
+    the expected offset to find its labels, or None), ``shifts`` (``[{frames, shift, first, last,
+    candidates, holder, videos_after}]``: ``frames`` missing (< 0) or added (> 0) at one place, ``shift``
+    the running shift after it, ``first``..``last`` the expected frames (inclusive, whole-list
+    numbering) that can be the missing ones, or the expected frame before which the added ones
+    can be inserted (``last`` may then be ``expected_frames``), ``candidates``
+    ``[{index, key, first, last, place, at_end}]`` the listed videos that range touches, in their
+    own frame numbering, ``place`` one of ``start``, ``end``, ``inside``, ``all`` (of the video),
+    ``at_end`` when the frames can be exactly its last ones, ``holder`` the index of the
+    candidate whose own frames differ at every shift (it is in ``videos_differing``; None when
+    the labels leave the cut between videos), ``videos_after`` the videos after the last
+    candidate compared at this shift), ``videos_differing``
+    (``[{index, key, label, frames_differing, kind}]`` of the videos whose frames differ at their
+    running shift, kind in :data:`KINDS`; frames missing from a short array count as differing;
+    a video that lost frames of its own to a shift is one of them, named by the shift's
+    finding), ``differing_by_kind``, ``per_class`` (``{label: {videos, expected, found}}``
+    anomalous frames, each video read at its running shift), ``classes_without_anomalies``,
+    ``in_list_not_annotated``, ``annotated_not_in_list``, ``order_differs`` and ``order_matches``
+    (``"annotations"`` or ``"sorted"``: exact equality with the GT of the listed videos in the
+    annotation file's order or sorted by name, tried only when the lengths agree and the
+    content does not), ``findings`` (one line each) and ``consistent`` (no findings).
     """
     raw = np.asarray(gt)
     if raw.ndim != 1:
@@ -241,39 +270,24 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
     truncated = offsets_from_lengths(lengths - FRAMES_PER_SNIPPET)
     all_truncated = len(found) == truncated[-1] != offsets[-1]
     listed = set(keys)
+    grid = _Grid(found, keys, records_by_key, lengths, offsets)
 
-    first, differing = None, []
-    per_class = {}
-    for v, key in enumerate(keys):
-        record = records_by_key.get(key)
-        if record is None:
-            continue
-        n, start = int(lengths[v]), int(offsets[v])
-        expected = frame_ground_truth(record.intervals, n)
-        piece = found[start:start + n]
-        diff = int(np.count_nonzero(piece != expected[:len(piece)])) + n - len(piece)
-        row = per_class.setdefault(record.label, {"videos": 0, "expected": 0, "found": 0})
-        row["videos"] += 1
-        row["expected"] += int(expected.sum())
-        row["found"] += int(piece.sum())
-        if not diff:
-            continue
-        kind = _kind(found, record, n, start, int(truncated[v]) if all_truncated else None)
-        differing.append({"index": v, "key": key, "label": record.label, "frames_differing": diff, "kind": kind})
-        if first is None:
-            candidates = _shift_candidates(found, expected, start, v, len(found) - int(offsets[-1]), max_shift)
-            first = {"index": v, "key": key, "frames_differing": diff,
-                     "shift": _best_shift(found, expected, start, candidates)}
-    per_class = {label: per_class[label] for label in LABELS if label in per_class}
+    first = _first_mismatch(grid, max_shift)
+    differing, shifts, per_class = _compare(grid, truncated if all_truncated else None, max_shift,
+                                            align=not all_truncated)
+    order = None
+    if (differing or shifts) and len(found) == offsets[-1]:
+        order = _order(found, keys, records_by_key, counts)
+        if order is not None and shifts:  # the order explains it: the videos at their expected offsets
+            differing, shifts, per_class = _compare(grid, None, max_shift, align=False)
     empty = [c for c in CLASSES if c in per_class and per_class[c]["expected"] > 0 and per_class[c]["found"] == 0]
     not_annotated = [k for k in keys if k not in records_by_key]
     not_listed = [k for k in records_by_key if k not in listed]
-    order = _order(found, keys, records_by_key, counts) if differing and len(found) == offsets[-1] else None
     by_kind = {kind: sum(d["kind"] == kind for d in differing) for kind in KINDS}
 
     report = {
         "expected_frames": int(offsets[-1]), "found_frames": len(found), "videos": len(keys),
-        "non_binary_values": non_binary, "first_mismatch": first, "videos_differing": differing,
+        "non_binary_values": non_binary, "first_mismatch": first, "shifts": shifts, "videos_differing": differing,
         "differing_by_kind": by_kind, "per_class": per_class, "classes_without_anomalies": empty,
         "in_list_not_annotated": not_annotated, "annotated_not_in_list": not_listed,
         "order_differs": order is not None, "order_matches": order,
@@ -281,6 +295,194 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
     report["findings"] = _findings(report, all_truncated)
     report["consistent"] = not report["findings"]
     return report
+
+
+class _Grid:
+    """The found labels beside the expected ones of the whole list.
+
+    ``found`` uint8 ``[F']``; ``expected`` uint8 ``[F]`` and ``known`` bool ``[F]`` (False on the
+    frames of listed videos without an annotation: they match anything); ``offsets`` int64
+    ``[V + 1]``; ``events`` bool ``[V]`` (annotated with at least one anomalous frame)."""
+
+    def __init__(self, found, keys, records_by_key, lengths, offsets):
+        self.found, self.keys, self.records = found, keys, records_by_key
+        self.lengths, self.offsets = lengths, offsets
+        parts = [frame_ground_truth(records_by_key[k].intervals, int(n)) if k in records_by_key
+                 else np.zeros(int(n), dtype=np.uint8) for k, n in zip(keys, lengths)]
+        self.expected = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+        self.known = np.repeat(np.array([k in records_by_key for k in keys], dtype=bool), lengths)
+        self.events = np.array([k in records_by_key and bool(p.any()) for k, p in zip(keys, parts)], dtype=bool)
+
+    def wrong(self, lo: int, hi: int, shift: int) -> np.ndarray:
+        """bool ``[hi - lo]``: annotated expected frames ``lo..hi-1`` whose label is not at
+        ``found[x + shift]``; a frame that falls outside ``found`` counts as wrong."""
+        out = self.known[lo:hi].copy()
+        a, b = max(lo, -shift), min(hi, len(self.found) - shift)
+        if a < b:
+            out[a - lo:b - lo] &= self.found[a + shift:b + shift] != self.expected[a:b]
+        return out
+
+    def matches(self, lo: int, hi: int, shift: int) -> bool:
+        return not self.wrong(lo, hi, shift).any()
+
+    def video(self, v: int) -> tuple[int, int]:
+        """Expected frames ``[start, end)`` of video v."""
+        return int(self.offsets[v]), int(self.offsets[v + 1])
+
+    def region_end(self, v: int) -> int:
+        """End of the first video at index >= v that holds an event, else of the list."""
+        later = np.flatnonzero(self.events[v:])
+        return int(self.offsets[v + later[0] + 1]) if len(later) else int(self.offsets[-1])
+
+
+def _first_mismatch(grid: _Grid, max_shift: int) -> dict | None:
+    """The first annotated video whose frames at its expected offset differ, with the shift that
+    finds its labels (None if none does)."""
+    length_diff = len(grid.found) - int(grid.offsets[-1])
+    for v, key in enumerate(grid.keys):
+        if key not in grid.records:
+            continue
+        start, end = grid.video(v)
+        diff = int(grid.wrong(start, end, 0).sum())
+        if diff:
+            expected = grid.expected[start:end]
+            candidates = _shift_candidates(grid.found, expected, start, v, length_diff, max_shift)
+            return {"index": v, "key": key, "frames_differing": diff,
+                    "shift": _best_shift(grid.found, expected, start, candidates)}
+    return None
+
+
+def _cut(grid: _Grid, floor: int, end: int, before: int, after: int) -> tuple[int, int] | None:
+    """Where one cut can turn shift ``before`` into ``after`` over expected frames ``floor..end-1``:
+    ``(lo, hi)``, the range of cut positions c, or None when no single cut explains them.
+
+    Frames missing (``after < before``, k = before - after): expected frames ``c..c+k-1`` are not
+    in the array, the ones before found at ``before``, the ones from ``c + k`` at ``after``.
+    Frames added (k = after - before): k frames stand before expected frame c."""
+    k = abs(after - before)
+    wrong_before = np.flatnonzero(grid.wrong(floor, end, before))
+    wrong_after = np.flatnonzero(grid.wrong(floor, end, after))
+    p = floor + int(wrong_before[0]) if len(wrong_before) else end  # c <= p
+    b = floor + int(wrong_after[-1]) if len(wrong_after) else floor - 1  # every frame after b at `after`
+    if after < before:
+        lo, hi = max(floor, b - k + 1), min(p, end - k)
+    else:
+        lo, hi = max(floor, b + 1), min(p, end)
+    return (lo, hi) if lo <= hi else None
+
+
+def _shift_record(grid: _Grid, before: int, after: int, cut: tuple[int, int]) -> dict:
+    """One entry of the report's ``shifts`` for a cut range ``(lo, hi)`` (see :func:`_cut`)."""
+    lo, hi = cut
+    k = abs(after - before)
+    missing = after < before
+    first, last = (lo, hi + k - 1) if missing else (lo, hi)
+    candidates = []
+    for v, key in enumerate(grid.keys):
+        start, end = grid.video(v)
+        touches = start <= last and (end > first if missing else end >= first)
+        if touches:
+            a = max(first, start) - start
+            z = (min(last, end - 1) if missing else min(last, end)) - start
+            tail = end - k if missing else end  # the cut that takes exactly its last frames
+            reaches_end = z == (end - start - 1 if missing else end - start)
+            place = {(True, True): "all", (True, False): "start", (False, True): "end"}.get((a == 0, reaches_end),
+                                                                                             "inside")
+            candidates.append({"index": v, "key": key, "first": int(a), "last": int(z), "place": place,
+                               "at_end": bool(lo <= tail <= hi)})
+    return {"frames": int(after - before), "shift": int(after), "first": int(first), "last": int(last),
+            "candidates": candidates, "holder": None, "videos_after": 0}
+
+
+def _compare(grid: _Grid, truncated, max_shift: int, align: bool) -> tuple[list, list, dict]:
+    """The videos that differ at their running shift, the shifts (see :func:`audit`), and the
+    per-class anomalous frame counts. ``truncated``: the ``[V + 1]`` offsets of ``16 * (T - 1)``
+    frames per video when the array's length says it uses them, else None. ``align=False``
+    keeps every video at its expected offset."""
+    found, keys, records = grid.found, grid.keys, grid.records
+    length_diff = len(found) - int(grid.offsets[-1])
+    shift, floor = 0, 0
+    differing, shifts, per_class = [], [], {}
+    for v, key in enumerate(keys):
+        record = records.get(key)
+        if record is None:
+            continue
+        start, end = grid.video(v)
+        n = end - start
+        wrong = grid.wrong(start, end, shift)
+        read_at, kind = shift, None  # the shift its frames are read at, which defect
+        if wrong.any():
+            kind = (_kind(found, record, n, start + shift, int(truncated[v]) if truncated is not None else None)
+                    if start + shift >= 0 else "other")
+            if align:  # an off-by-one reading moves no video: a shift only for the length still unexplained
+                only = length_diff if kind == "off_by_one" else None
+                cut, after = _resync(grid, v, shift, floor, length_diff, max_shift, only)
+                if cut is not None:
+                    entry = _shift_record(grid, shift, after, cut)
+                    shifts.append(entry)
+                    shift, floor = after, entry["last"] + 1
+                    if grid.matches(start, end, shift):  # found whole at the new shift
+                        read_at, kind = shift, None
+                    else:  # it holds the cut: its own frames are missing or added
+                        at_end = any(c["index"] == v and c["at_end"] for c in entry["candidates"])
+                        kind = "truncated_16" if at_end and entry["frames"] == -FRAMES_PER_SNIPPET else "other"
+                        entry["holder"] = v
+        row = per_class.setdefault(record.label, {"videos": 0, "expected": 0, "found": 0})
+        row["videos"] += 1
+        row["expected"] += int(grid.expected[start:end].sum())
+        row["found"] += int(found[max(start + read_at, 0):max(end + read_at, 0)].sum())
+        if kind is not None:
+            differing.append({"index": v, "key": key, "label": record.label,
+                              "frames_differing": int(wrong.sum()), "kind": kind})
+            floor = max(floor, end)
+    for i, record_ in enumerate(shifts):
+        after = shifts[i + 1]["candidates"][0]["index"] if i + 1 < len(shifts) else len(keys)
+        record_["videos_after"] = max(0, after - record_["candidates"][-1]["index"] - 1)
+    per_class = {label: per_class[label] for label in LABELS if label in per_class}
+    return differing, shifts, per_class
+
+
+def _resync(grid: _Grid, v: int, shift: int, floor: int, length_diff: int, max_shift: int,
+            only: int | None = None) -> tuple[tuple[int, int] | None, int]:
+    """For video v, which differs at ``shift``: a new shift and the cut range (see :func:`_cut`)
+    when one cut explains the frames from ``floor`` to the end of the next annotated video with
+    an event after v; ``(None, shift)`` when none does.
+
+    A new shift is accepted when v is found whole at it (the cut lies before v, or at its
+    start), or v is not but the videos after it are (v holds the cut), and the labels back it
+    (an event in the frames it explains, or the array's end lines up). Tried first: the shift
+    that explains the whole remaining length difference, then the nearest; never one further
+    than that difference plus ``max_shift`` (that would need another shift back). ``only``: try
+    that shift alone."""
+    start, end = grid.video(v)
+    stop = grid.region_end(v + 1)
+    after_v = stop > end and not grid.matches(end, stop, shift)  # the videos after v are not where expected
+    w = int(np.searchsorted(grid.offsets, stop)) - 1  # the video that ends the region
+    w_start, w_end = grid.video(w)
+    if only is not None:
+        tries = [only] if only != shift else []
+    else:
+        reach = abs(length_diff - shift) + max_shift
+        candidates = set(range(shift - max_shift, shift + max_shift + 1))
+        for u in {v, w}:
+            u_start, u_end = grid.video(u)
+            expected = grid.expected[u_start:u_end]
+            candidates |= _shift_candidates(grid.found, expected, u_start, u, length_diff, max_shift)
+        tries = sorted((s for s in candidates if s != shift and abs(s - shift) <= reach),
+                       key=lambda s: (s != length_diff, abs(s - shift), s))
+    for after in tries:
+        if grid.matches(start, end, after):  # v whole at the new shift
+            lo = start
+        elif after_v and grid.matches(w_start, w_end, after):  # v holds the cut
+            lo = end
+        else:
+            continue
+        backed = bool((grid.expected[lo:stop] & grid.known[lo:stop]).any()) or after == length_diff
+        if backed and grid.matches(lo, stop, after):
+            cut = _cut(grid, floor, stop, shift, after)
+            if cut is not None:
+                return cut, after
+    return None, shift
 
 
 def _shift_candidates(found, expected, start: int, index: int, length_diff: int, max_shift: int) -> set[int]:
@@ -302,21 +504,52 @@ def _some(keys, n: int = 3) -> str:
     return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
 
 
+def _where(candidate: dict, missing: bool) -> str:
+    """``the end of X (its frames a-b)`` and the like, for one candidate of a shift."""
+    a, z, key, place = candidate["first"], candidate["last"], candidate["key"], candidate["place"]
+    where = {"start": "at the start of ", "end": "at the end of "}.get(place, "in ")
+    if missing:
+        span = f"its frames {a:,}-{z:,}"
+    elif place in ("end", "all"):  # z is the position after its last frame
+        span = "after its last frame" if a == z else f"before its frame {a:,}-{z - 1:,} or after its last"
+    else:
+        span = f"before its frame {a:,}-{z:,}"
+    return f"{where}{key} ({span})"
+
+
+def _shift_finding(record: dict) -> str:
+    k, missing = abs(record["frames"]), record["frames"] < 0
+    where = [_where(c, missing) for c in record["candidates"]]
+    text = f"shift: {k:,} frame{'s' * (k != 1)} {'missing' if missing else 'added'}"
+    text += f", {where[0]}" if len(where) == 1 else f", {' or '.join(where)}; the labels cannot tell which"
+    n = record["videos_after"]
+    if n:
+        text += (f"; the {n} later video{'s' * (n != 1)} {'are' if n != 1 else 'is'} found {k:,} frames "
+                 f"{'early' if missing else 'late'}")
+    return text
+
+
 def _findings(report: dict, all_truncated: bool) -> list[str]:
     """One line per problem the audit found (empty when the array is consistent)."""
     out = []
     exp, got = report["expected_frames"], report["found_frames"]
+    shifts = report["shifts"]
     if exp != got:
         why = "; every video counted as 16 * (T - 1) frames" if all_truncated else ""
+        if shifts and sum(s["frames"] for s in shifts) == got - exp:
+            why = f"; the shift{'s' * (len(shifts) > 1)} below account{'s' * (len(shifts) == 1)} for it"
         out.append(f"length: {got:,} frames, expected {exp:,} ({got - exp:+,}){why}")
     if report["non_binary_values"]:
         out.append(f"values: {report['non_binary_values']:,} are neither 0 nor 1")
     if report["order_differs"]:
         which = "the annotation file's" if report["order_matches"] == "annotations" else "sorted (by name)"
         out.append(f"order: the array follows the videos in {which} order, not the list's")
-    if report["videos_differing"]:
-        kinds = ", ".join(f"{k} {n}" for k, n in report["differing_by_kind"].items() if n)
-        keys = [d["key"] for d in report["videos_differing"]]
+    out += [_shift_finding(s) for s in shifts]
+    named = {s["holder"] for s in shifts}
+    rest = [d for d in report["videos_differing"] if d["index"] not in named]  # a holder is in its shift's line
+    if rest:
+        kinds = ", ".join(f"{k} {n}" for k in KINDS if (n := sum(d["kind"] == k for d in rest)))
+        keys = [d["key"] for d in rest]
         n = len(keys)
         out.append(f"videos: {n} differ{'s' * (n == 1)} from the annotations ({kinds}): {_some(keys)}")
     for label in report["classes_without_anomalies"]:
@@ -341,6 +574,9 @@ def format_report(report: dict, gt_name: str = "ground truth", list_name: str = 
     else:
         shift = (f"explained by a shift of {first['shift']:+d} frames" if first["shift"] is not None
                  else "no shift explains it")
+        held = [s for s in report.get("shifts", ()) if any(c["index"] == first["index"] for c in s["candidates"])]
+        if held:  # the first video to show a shift need not be the one that lost or gained the frames
+            shift += f"; the frames can lie in {' or '.join(c['key'] for c in held[0]['candidates'])} (shift below)"
         n = first["frames_differing"]
         lines.append(f"first mismatch: video {first['index']} ({first['key']}), {n:,} frame{'s' * (n != 1)} "
                      f"differ{'s' * (n == 1)}; {shift}")
@@ -377,43 +613,25 @@ def load_gt(path: str | Path) -> np.ndarray:
     return flat
 
 
-def _error(exc: Exception) -> int:
-    print(f"cbmil: error: {exc}", file=sys.stderr)
-    return 2
+def audit_file(gt: str | Path, list_path: str | Path, annotations_dir: str | Path, features_dir=None,
+               snippets_file=None) -> dict:
+    """:func:`audit` of the ``.npy`` file ``gt`` against the annotations, in the order of the
+    ``.list`` file ``list_path``; snippet counts from ``features_dir`` or ``snippets_file``
+    (what ``cbmil data audit`` prints)."""
+    keys = read_list(list_path)
+    return audit(load_gt(gt), keys, read_annotations(annotations_dir), snippet_counts(keys, features_dir, snippets_file))
 
 
-def main_audit(args) -> int:
-    """``cbmil data audit``: 0 when ``args.gt`` is consistent, 1 with findings, 2 on unreadable input."""
-    try:
-        gt = load_gt(args.gt)
-        keys = read_list(args.list)
-        records = read_annotations(args.annotations_dir)
-        counts = snippet_counts(keys, args.features, args.snippets)
-        report = audit(gt, keys, records, counts)
-    except (ValueError, OSError) as exc:
-        return _error(exc)
-    if args.json:
-        print(json.dumps({"gt": str(args.gt), "list": str(args.list)} | report))
-    else:
-        print(format_report(report, str(args.gt), str(args.list)))
-    return 0 if report["consistent"] else 1
-
-
-def main_export_gt(args) -> int:
-    """``cbmil data export-gt``: write the expected ground truth of ``args.list`` to ``args.out``
-    (``args.dtype``, default float32, see :data:`DTYPES`)."""
-    dtype = getattr(args, "dtype", None) or "float32"
-    try:
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
-        layout = list_layout(args.list, args.annotations_dir, args.features, args.snippets)
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "wb") as fh:  # np.save(path) would append .npy to any other name
-            np.save(fh, layout.frame_labels.astype(dtype))
-    except (ValueError, OSError) as exc:
-        return _error(exc)
-    labels = layout.frame_labels
-    print(f"wrote {out}: {len(labels):,} frames ({dtype}) of {len(layout.keys)} videos, "
-          f"{int(labels.sum()):,} anomalous ({labels.mean() if len(labels) else 0:.1%})")
-    return 0
+def export_gt(list_path: str | Path, annotations_dir: str | Path, out: str | Path, features_dir=None,
+              snippets_file=None, dtype: str = "float32") -> ListLayout:
+    """Write the expected frame ground truth of the ``.list`` file's videos, in its order, to the
+    ``.npy`` file ``out`` as ``dtype`` (:data:`DTYPES`; float32 like the public arrays); returns the
+    :class:`ListLayout` it was built from."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
+    layout = list_layout(list_path, annotations_dir, features_dir, snippets_file)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as fh:  # np.save(path) would append .npy to any other name
+        np.save(fh, layout.frame_labels.astype(dtype))
+    return layout

@@ -190,10 +190,10 @@ def score_video(scorer: Scorer, features: np.ndarray, rows_per_chunk: int = 8192
     return out
 
 
-def main(args) -> int:
-    """``cbmil score --checkpoint FILE --model NAME --features FILE [--annotations-dir DIR]
-    [--out PNG] [--json]``: score one video, draw its timeline to ``--out``; ``--json`` prints
-    one JSON object to stdout (nothing else)::
+def score_one_video(checkpoint: str | Path, model: str, features: str | Path, annotations_dir: str | Path | None = None,
+                    out: str | Path = "timeline.png") -> dict:
+    """Score one video's ``features`` with ``model`` of the models file ``checkpoint``, draw its
+    timeline to ``out`` and return what ``cbmil score --json`` prints::
 
         {"video": key, "class": label, "model": name, "layout": "ten_crop", "unit": "snippet",
          "frames_per_snippet": 16, "snippet_scores": [...], "annotated": true,
@@ -202,15 +202,16 @@ def main(args) -> int:
     ``events``: 0-based inclusive frame intervals from the test annotations (``[]`` for an
     annotated normal video), ``null`` when the video is not annotated or no annotations were
     given. A C3D ``.txt`` file has ``"unit": "segment"`` and ``"frames_per_snippet": null``.
+    ``"note"``: what the timeline could not show, in words ("" when nothing).
     """
     import matplotlib.pyplot as plt
 
     from cbmil.interop.groundtruth import read_annotations
 
-    scorer = load_model(args.checkpoint, args.model)
-    if not Path(args.features).is_file():
-        raise FileNotFoundError(f"feature file {args.features} does not exist")
-    source = feature_source(args.features)
+    scorer = load_model(checkpoint, model)
+    if not Path(features).is_file():
+        raise FileNotFoundError(f"feature file {features} does not exist")
+    source = feature_source(features)
     scores = score_video(scorer, load_video(source, input_dim(scorer)))
     key, unit = source.key, "segment" if source.layout == "c3d" else "snippet"
     try:
@@ -218,8 +219,8 @@ def main(args) -> int:
     except ValueError:
         label = "class unknown"
     events, note = None, ""
-    if args.annotations_dir:
-        record = read_annotations(args.annotations_dir).get(key)
+    if annotations_dir:
+        record = read_annotations(annotations_dir).get(key)
         if record is None:
             note = f"{key} is not in the test annotations: no events to show"
         else:
@@ -231,7 +232,7 @@ def main(args) -> int:
                         f"annotated frames {', '.join(f'{s}-{e}' for s, e in events)}")
     else:
         note = "no --annotations-dir given: events not shown"
-    title = f"{key} ({label}) — model {args.model}"
+    title = f"{key} ({label}) — model {model}"
     if unit == "segment":
         title += f"\nunits: {len(scores)} C3D segments, not frames"
     if unit == "snippet":
@@ -241,22 +242,15 @@ def main(args) -> int:
     else:
         fig = score_timeline(scores, None, title, ["anomaly score"], xlabel=f"segment (C3D: the video cut into "
                              f"{len(scores)} equal parts)", note=note)
-    out = Path(args.out)
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=150, bbox_inches="tight")
     plt.close(fig)
-    if args.json:
-        print(json.dumps({"video": key, "class": label, "model": args.model, "layout": source.layout,
-                          "unit": unit, "frames_per_snippet": FRAMES_PER_SNIPPET if unit == "snippet" else None,
-                          "snippet_scores": [float(s) for s in scores], "annotated": events is not None,
-                          "events": events, "timeline": str(out)}))
-        return 0
-    peak = int(np.argmax(scores))
-    print(f"{key} ({label}), model {args.model}: {len(scores)} {unit}s, max score {scores[peak]:.3f} at {unit} "
-          f"{peak}; events: {events if events is not None else 'not annotated'}")
-    print(f"timeline written to {out}")
-    return 0
+    return {"video": key, "class": label, "model": model, "layout": source.layout,
+            "unit": unit, "frames_per_snippet": FRAMES_PER_SNIPPET if unit == "snippet" else None,
+            "snippet_scores": [float(s) for s in scores], "annotated": events is not None,
+            "events": events, "timeline": str(out), "note": note}
 
 
 __all__ = ["save_models", "read_models", "load_model", "input_dim", "feature_source", "read_video_features",
-           "score_video", "main"]
+           "score_video", "score_one_video"]

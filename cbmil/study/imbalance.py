@@ -1,6 +1,6 @@
 """``cbmil imbalance``: the paper's subject as a dial. When does balancing the classes help?
 
-The study of :mod:`cbmil.study.reproduce` asks whether CB-MIL helps the rare classes at one point:
+The study of :mod:`cbmil.study.reproduction` asks whether CB-MIL helps the rare classes at one point:
 UCF-Crime's imbalance and one ``overlap`` of the class signatures. This command maps a grid of
 synthetic worlds that differ only in
 
@@ -36,16 +36,18 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from scipy import stats
 
-from cbmil.eval import metrics
+from cbmil.eval import stats as seed_stats
 from cbmil import plots
-from cbmil.study.reproduce import read_csv as read_csv_rows, run_study, write_csv
+from cbmil.study.reproduction import read_csv as read_csv_rows, run_study, write_csv
 from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts
-from cbmil.train import TrainConfig, arithmetic_settings
+from cbmil.train import RunSettings, TrainConfig, check_settings
 from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
 
 LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_share")
@@ -59,7 +61,8 @@ def rare_third(counts: dict[str, int]) -> list[str]:
 
 
 def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: int, config: TrainConfig,
-             first_world: int = 0, timing: dict | None = None, **overrides) -> list[dict]:
+             first_world: int = 0, timing: dict | None = None, settings: RunSettings | None = None,
+             **overrides) -> list[dict]:
     """Train and evaluate one cell; return one row per (method, world). ``overrides``: other
     generator parameters (e.g. a small ``test_counts`` in tests). ``timing``: if given, its
     ``"train_seconds"`` grows by the cell's training time (worlds and evaluation excluded)."""
@@ -67,7 +70,7 @@ def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: i
     counts = imbalanced_counts(level)
     world_seeds = list(range(first_world, first_world + n_worlds))
     worlds = [make_dataset(preset, seed=w, train_counts=counts, overlap=overlap, **overrides) for w in world_seeds]
-    study = run_study(worlds, betas, world_seeds, config)
+    study = run_study(worlds, betas, world_seeds, config, settings=settings or RunSettings(progress=False))
     if timing is not None:
         timing["train_seconds"] = timing.get("train_seconds", 0.0) + study.trainer.seconds
     variants, results = study.variants, study.results
@@ -113,18 +116,18 @@ def cell_statistics(rows: list[dict], betas) -> list[dict]:
                    "mil_rare_third_auc": 100 * np.mean([r["rare_third_auc"] for r in mil]),
                    "mil_spearman_rho": float(rho), "mil_spearman_p": float(p_rho)}
             for key in ("mean_class_auc", "rare_third_auc", "total_auc"):
-                diff = metrics.paired_difference([100 * r[key] for r in cb], [100 * r[key] for r in mil])
+                diff = seed_stats.paired_difference([100 * r[key] for r in cb], [100 * r[key] for r in mil])
                 row.update({f"{key}_diff": diff["mean"], f"{key}_ci_low": diff["ci_low"],
                             f"{key}_ci_high": diff["ci_high"], f"{key}_p": diff["p_value"]})
             out.append(row)
     for beta in betas:  # Holm within each beta's grid, one family per quantity
         family = [r for r in out if r["beta"] == beta]
         for key in ("mean_class_auc", "rare_third_auc", "total_auc"):
-            adjusted = metrics.holm([r[f"{key}_p"] for r in family])
+            adjusted = seed_stats.holm([r[f"{key}_p"] for r in family])
             for r, p in zip(family, adjusted):
                 r[f"{key}_p_holm"] = float(p)
                 r[f"{key}_excludes_0_holm"] = bool(p < 0.05)
-        adjusted = metrics.holm([r["mil_spearman_p"] for r in family])
+        adjusted = seed_stats.holm([r["mil_spearman_p"] for r in family])
         for r, p in zip(family, adjusted):
             r["mil_spearman_p_holm"] = float(p)
     return out
@@ -178,56 +181,91 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
     return fig
 
 
-def main(args) -> int:
+@dataclass
+class DialResult:
+    """A finished imbalance grid: ``rows`` (one per cell, method and world, ``imbalance.csv``),
+    ``cells`` (:func:`cell_statistics`, ``imbalance_cells.csv``), ``run`` (its settings and
+    timing, ``imbalance_run.json``) and the ``paths`` written."""
+
+    rows: list[dict]
+    cells: list[dict]
+    run: dict
+    paths: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line per cell and beta: the paired changes with their intervals and Holm p."""
+        lines = []
+        for r in self.cells:
+            rho = "n/a (uniform)" if math.isnan(r["mil_spearman_rho"]) else \
+                f"{r['mil_spearman_rho']:+.2f} (p {r['mil_spearman_p']:.2f})"
+            lines.append(f"imbalance={r['imbalance']:<8} overlap={r['overlap']:<4g} β={r['beta']:g}: "
+                         f"mean-of-classes {r['mean_class_auc_diff']:+.2f} pp [{r['mean_class_auc_ci_low']:+.2f}, "
+                         f"{r['mean_class_auc_ci_high']:+.2f}] (Holm p {r['mean_class_auc_p_holm']:.2f}), "
+                         f"rarest third {r['rare_third_auc_diff']:+.2f} pp [{r['rare_third_auc_ci_low']:+.2f}, "
+                         f"{r['rare_third_auc_ci_high']:+.2f}] (Holm p {r['rare_third_auc_p_holm']:.2f}); "
+                         f"MIL rho(AUC, count) {rho}")
+        trained = f", of which training {self.run['train_seconds']:.0f} s" if "train_seconds" in self.run else ""
+        lines.append(f"{len(self.rows)} models; the grid took {self.run['seconds']:.0f} s in all "
+                     f"(worlds, training, evaluation){trained}")
+        return "\n".join(lines)
+
+
+def imbalance_dial(*, preset: str = "ci", levels: Sequence[str | float] = ("uniform", "ucf", "extreme"),
+                   overlaps: Sequence[float] = (0.0, 0.5, 0.9), betas: Sequence[float] = (0.9999,), worlds: int = 4,
+                   iterations: int = 250, out: str | Path = "results/imbalance",
+                   figures: str | Path | None = None, settings: RunSettings | None = None,
+                   keep_memory: bool = False, replot: bool = False, quiet: bool = False) -> DialResult:
+    """When does balancing help? MIL vs CB-MIL over the grid ``levels x overlaps`` of
+    training-split imbalance and class overlap, ``worlds`` synthetic worlds (= seeds) a cell,
+    paired over worlds with Holm's correction over the grid (:func:`cell_statistics`).
+
+    ``out``: folder for the CSVs and ``imbalance_run.json``; ``figures``: folder for the heat maps
+    (``None`` = ``out``, ``"none"`` = none). ``replot``: no training, the statistics and figures
+    again from ``out``'s ``imbalance.csv``. ``quiet``: no line per finished cell.
+    ``settings``: how the models train (default: no progress bar); ``keep_memory``: as in
+    :func:`cbmil.study.reproduction.reproduce`."""
     from cbmil.model import resolve_precision
-    from cbmil.train import select_device
 
     start = time.perf_counter()
-    out = Path(args.out)
-    config = TrainConfig(iterations=args.iterations, progress=False, **arithmetic_settings(args))
-    levels = [lv if lv in IMBALANCE_LEVELS else f"{float(lv):g}" for lv in args.levels]
-    if args.replot:  # statistics and figures again from a finished grid
+    settings = settings or RunSettings(progress=False)
+    config = TrainConfig(iterations=iterations)
+    device = check_settings(settings, config)
+    levels = [lv if lv in IMBALANCE_LEVELS else f"{float(lv):g}" for lv in levels]
+    out = Path(out)
+    if replot:  # statistics and figures again from a finished grid
         rows = read_csv(out / "imbalance.csv")
         run = json.loads((out / "imbalance_run.json").read_text())
     else:
+        if keep_memory and device.type == "cpu":
+            from cbmil.accel.memory import keep_freed_memory
+            keep_freed_memory()
         rows, timing = [], {"train_seconds": 0.0}
         for level in levels:
-            for overlap in args.overlaps:
+            for overlap in overlaps:
                 cell_start = time.perf_counter()
                 dial = level if level in IMBALANCE_LEVELS else float(level)
-                rows += run_cell(args.preset, dial, overlap, args.betas, args.worlds, config, timing=timing)
-                if not args.quiet:
+                rows += run_cell(preset, dial, overlap, betas, worlds, config, timing=timing, settings=settings)
+                if not quiet:
                     print(f"cell imbalance={level} overlap={overlap:g}: {time.perf_counter() - cell_start:.0f} s",
                           flush=True)
-        run = {"preset": args.preset, "levels": levels, "overlaps": args.overlaps, "betas": args.betas,
-               "worlds": args.worlds, "iterations": args.iterations,
-               "precision": resolve_precision(args.precision, select_device(args.device)),
+        run = {"preset": preset, "levels": levels, "overlaps": list(overlaps), "betas": list(betas),
+               "worlds": worlds, "iterations": iterations,
+               "precision": resolve_precision(settings.precision, device),
                "seconds": round(time.perf_counter() - start, 1), "train_seconds": round(timing["train_seconds"], 1),
-               "cuda_graph": config.cuda_graph}
+               "cuda_graph": settings.cuda_graph}
         out.mkdir(parents=True, exist_ok=True)
         write_csv(rows, out / "imbalance.csv")
         (out / "imbalance_run.json").write_text(json.dumps(run, indent=1))
     cells = cell_statistics(rows, run["betas"])
     write_csv(cells, out / "imbalance_cells.csv")
+    paths = {"rows": out / "imbalance.csv", "cells": out / "imbalance_cells.csv"}
     label = (f"SYNTHETIC data ({run['preset']} preset), {run['worlds']} worlds x {run['iterations']} steps per cell; "
              "paired 95 % t-intervals, * = Holm-adjusted p < 0.05 over the grid")
-    if args.figures != "none":
+    figures = out if figures is None else (None if str(figures) == "none" else figures)
+    if figures is not None:
         import matplotlib.pyplot as plt
         for beta in run["betas"]:
             fig = figure(cells, beta, run["levels"], list(run["overlaps"]), label)
-            path = plots.save(fig, f"imbalance_{beta:g}", args.figures)
+            paths[f"figure_{beta:g}"] = plots.save(fig, f"imbalance_{beta:g}", figures)
             plt.close(fig)
-            print(f"wrote {path}")
-    for r in cells:
-        rho = "n/a (uniform)" if math.isnan(r["mil_spearman_rho"]) else \
-            f"{r['mil_spearman_rho']:+.2f} (p {r['mil_spearman_p']:.2f})"
-        print(f"imbalance={r['imbalance']:<8} overlap={r['overlap']:<4g} β={r['beta']:g}: "
-              f"mean-of-classes {r['mean_class_auc_diff']:+.2f} pp [{r['mean_class_auc_ci_low']:+.2f}, "
-              f"{r['mean_class_auc_ci_high']:+.2f}] (Holm p {r['mean_class_auc_p_holm']:.2f}), "
-              f"rarest third {r['rare_third_auc_diff']:+.2f} pp [{r['rare_third_auc_ci_low']:+.2f}, "
-              f"{r['rare_third_auc_ci_high']:+.2f}] (Holm p {r['rare_third_auc_p_holm']:.2f}); "
-              f"MIL rho(AUC, count) {rho}")
-    trained = f", of which training {run['train_seconds']:.0f} s" if "train_seconds" in run else ""
-    print(f"wrote {out / 'imbalance.csv'}, {out / 'imbalance_cells.csv'}; {len(rows)} models; the grid took "
-          f"{run['seconds']:.0f} s in all (worlds, training, evaluation){trained}")
-    return 0
+    return DialResult(rows, cells, run, paths)

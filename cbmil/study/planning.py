@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cbmil.eval import metrics
+from cbmil.eval import stats as seed_stats
 
 #: Metrics of ``runs.json`` that a plan covers (all fractions; planned in percentage points).
 PLANNED = ("abnormal_auc", "total_auc", "median_video_auc", "inside_above_share", "top_in_event_share")
@@ -49,34 +49,15 @@ def plan_table(runs: dict, delta: float, alpha: float = 0.05, power: float = 0.8
     rows = []
     for (method, metric), diff in differences(runs).items():
         sd = float(np.std(diff, ddof=1)) if len(diff) > 1 else math.nan
-        plan = metrics.seeds_needed(sd, delta, alpha, power) if sd > 0 else {"seeds": None, "power": math.nan}
+        plan = seed_stats.seeds_needed(sd, delta, alpha, power) if sd > 0 else {"seeds": None, "power": math.nan}
         rows.append({"method": method, "metric": metric, "seeds_run": len(diff), "sd_pp": sd,
                      "delta_pp": delta, "seeds_needed": plan["seeds"], "power": plan["power"]})
     return rows
 
 
-def main(args) -> int:
-    if args.runs:
-        runs = json.loads(Path(args.runs).read_text())
-        rows = plan_table(runs, args.delta, args.alpha, args.power)
-        if args.json:
-            print(json.dumps(rows))
-            return 0
-        print(f"seeds needed to detect {args.delta:g} pp (paired two-sided t-test, alpha {args.alpha:g}, "
-              f"power {args.power:g}) at the SD of the per-seed differences to MIL in {args.runs}:")
-        print(f"{'method':<16}{'metric':<22}{'seeds run':>10}{'SD (pp)':>10}{'seeds needed':>14}")
-        for r in rows:
-            needed = r["seeds_needed"] if r["seeds_needed"] is not None else "n/a"
-            print(f"{r['method']:<16}{r['metric']:<22}{r['seeds_run']:>10}{r['sd_pp']:>10.3f}{needed:>14}")
-        return 0
-    if args.sd is None:
-        raise ValueError("plan-seeds needs --sd (or --runs runs.json to take it from a study)")
-    plan = metrics.seeds_needed(args.sd, args.delta, args.alpha, args.power)
-    if args.json:
-        print(json.dumps(plan))
-    elif plan["seeds"] is None:
-        print(f"no number of seeds up to 100,000 reaches power {args.power:g} for delta {args.delta:g}")
-    else:
-        print(f"{plan['seeds']} paired seeds detect a mean difference of {args.delta:g} at SD {args.sd:g} "
-              f"(two-sided paired t-test, alpha {args.alpha:g}) with power {plan['power']:.3f}")
-    return 0
+def plan_from_runs(runs: str | Path, delta: float, alpha: float = 0.05, power: float = 0.8) -> list[dict]:
+    """:func:`plan_table` of a study's ``runs.json`` file."""
+    path = Path(runs)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; expected a runs.json written by `cbmil reproduce`")
+    return plan_table(json.loads(path.read_text()), delta, alpha, power)

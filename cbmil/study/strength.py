@@ -15,21 +15,22 @@ All numbers are SYNTHETIC.
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from cbmil import plots
-from cbmil.study.reproduce import read_csv, run_study, write_csv
-from cbmil.train import TrainConfig, arithmetic_settings
+from cbmil.study.reproduction import read_csv, run_study, write_csv
+from cbmil.train import RunSettings, TrainConfig, check_settings
 from cbmil.data.ucf_crime import CLASSES
 
 METRICS = (("class_auc", "per-class AUC"), ("median_video_auc", "median per-video AUC"),
            ("top_in_event_share", "top snippet in an event (share)"))
 
 
-def settings(contexts, uncapped: bool = True) -> list[tuple[str, dict]]:
+def generator_settings(contexts, uncapped: bool = True) -> list[tuple[str, dict]]:
     """Generator settings to compare: each context with the default cap, and (``uncapped``) each
     non-zero context without it (the generator before v2)."""
     out = []
@@ -40,14 +41,16 @@ def settings(contexts, uncapped: bool = True) -> list[tuple[str, dict]]:
     return out
 
 
-def run(preset: str, setups: list[tuple[str, dict]], n_worlds: int, config: TrainConfig) -> list[dict]:
+def run(preset: str, setups: list[tuple[str, dict]], n_worlds: int, config: TrainConfig,
+        settings: RunSettings | None = None) -> list[dict]:
     """Train MIL on ``n_worlds`` worlds for each ``(label, generator overrides)``; one row per
     (setting, world, class)."""
     from cbmil.data.synthetic import make_dataset
     rows = []
     for label, overrides in setups:
         worlds = [make_dataset(preset, seed=w, **overrides) for w in range(n_worlds)]
-        results = run_study(worlds, (), list(range(n_worlds)), config).results  # plain MIL only
+        results = run_study(worlds, (), list(range(n_worlds)), config,  # plain MIL only
+                            settings=settings or RunSettings(progress=False)).results
         for w, (world, result) in enumerate(zip(worlds, results)):
             for c in CLASSES:
                 loc = result["per_class_localisation"][c]
@@ -94,37 +97,67 @@ def read_rows(path: Path) -> list[dict]:
     return read_csv(path, text={"setting", "class"}, integer=lambda key: key == "world")
 
 
-def main(args) -> int:
-    start = time.perf_counter()
-    out = Path(args.out)
-    if args.replot:  # the figure and the summary again from a finished run's CSV; no training
+@dataclass
+class StrengthResult:
+    """A finished strength study: ``rows`` (one per setting, world and class, ``strength.csv``),
+    its ``label`` and the ``paths`` written."""
+
+    rows: list[dict]
+    label: str
+    paths: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line per setting: Total / Abnormal AUC, localisation, the stronger vs weaker half."""
+        lines = []
+        for setting in dict.fromkeys(r["setting"] for r in self.rows):
+            sel = [r for r in self.rows if r["setting"] == setting]
+            worlds = {r["world"]: r for r in sel}.values()
+            strength = np.array([r["strength"] for r in sel])
+            strong = strength >= np.median(strength)
+            lines.append(
+                f"{setting}: Total AUC {100 * np.mean([r['total_auc'] for r in worlds]):.2f}, "
+                f"Abnormal AUC {100 * np.mean([r['mean_class_auc'] for r in worlds]):.2f}, "
+                f"median per-video AUC {np.mean([r['all_median_video_auc'] for r in worlds]):.3f}, "
+                f"inside > outside {np.mean([r['all_inside_above_share'] for r in worlds]):.3f}, "
+                f"top snippet in event {np.mean([r['all_top_in_event_share'] for r in worlds]):.3f}; "
+                f"per-class AUC of the stronger / weaker half of (class, world) points "
+                f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if s]):.1f} / "
+                f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if not s]):.1f}")
+        return "\n".join(lines)
+
+
+def strength_study(*, preset: str = "ci", contexts: Sequence[float] = (1.2, 0.0), uncapped: bool = True,
+                   worlds: int = 4, iterations: int = 1000, out: str | Path = "results/strength",
+                   figures: str | Path | None = None, settings: RunSettings | None = None,
+                   keep_memory: bool = False, replot: bool = False) -> StrengthResult:
+    """Plain MIL on ``worlds`` worlds for each ``context`` (capped, and with ``uncapped`` also
+    uncapped): per class and world, the strength beside the AUC and localisation.
+
+    ``out``: folder for ``strength.csv``; ``figures``: folder for ``strength_context.png``
+    (``None`` = ``out``, ``"none"`` = none). ``replot``: no training, the figure and summary again
+    from ``out``'s ``strength.csv`` (pass the run's ``preset`` and ``iterations``: they name the run
+    in the figure). ``settings``/``keep_memory``: as in :func:`cbmil.study.imbalance.imbalance_dial`."""
+    out = Path(out)
+    if replot:  # the figure and the summary again from a finished run's CSV; no training
         rows = read_rows(out / "strength.csv")
         worlds = len({r["world"] for r in rows})
     else:
-        config = TrainConfig(iterations=args.iterations, progress=False, **arithmetic_settings(args))
-        rows = run(args.preset, settings(args.contexts, not args.no_uncapped), args.worlds, config)
+        settings = settings or RunSettings(progress=False)
+        config = TrainConfig(iterations=iterations)
+        device = check_settings(settings, config)
+        if keep_memory and device.type == "cpu":
+            from cbmil.accel.memory import keep_freed_memory
+            keep_freed_memory()
+        rows = run(preset, generator_settings(contexts, uncapped), worlds, config, settings)
         out.mkdir(parents=True, exist_ok=True)
         write_csv(rows, out / "strength.csv")
-        worlds = args.worlds
-    label = (f"SYNTHETIC data ({args.preset} preset): plain MIL, {worlds} worlds x {args.iterations} steps "
+    label = (f"SYNTHETIC data ({preset} preset): plain MIL, {worlds} worlds x {iterations} steps "
              "per setting; one point per class and world")
-    if args.figures != "none":
+    paths = {"rows": out / "strength.csv"}
+    figures = out if figures is None else (None if str(figures) == "none" else figures)
+    if figures is not None:
         import matplotlib.pyplot as plt
         fig = figure(rows, label)
-        print(f"wrote {plots.save(fig, 'strength_context', args.figures)}")
+        paths["figure"] = plots.save(fig, "strength_context", figures)
         plt.close(fig)
-    for setting in dict.fromkeys(r["setting"] for r in rows):
-        sel = [r for r in rows if r["setting"] == setting]
-        worlds = {r["world"]: r for r in sel}.values()
-        strength = np.array([r["strength"] for r in sel])
-        strong = strength >= np.median(strength)
-        print(f"{setting}: Total AUC {100 * np.mean([r['total_auc'] for r in worlds]):.2f}, "
-              f"Abnormal AUC {100 * np.mean([r['mean_class_auc'] for r in worlds]):.2f}, "
-              f"median per-video AUC {np.mean([r['all_median_video_auc'] for r in worlds]):.3f}, "
-              f"inside > outside {np.mean([r['all_inside_above_share'] for r in worlds]):.3f}, "
-              f"top snippet in event {np.mean([r['all_top_in_event_share'] for r in worlds]):.3f}; "
-              f"per-class AUC of the stronger / weaker half of (class, world) points "
-              f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if s]):.1f} / "
-              f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if not s]):.1f}")
-    print(f"{'read' if args.replot else 'wrote'} {out / 'strength.csv'} in {time.perf_counter() - start:.0f} s")
-    return 0
+    return StrengthResult(rows, label, paths)

@@ -28,15 +28,16 @@ import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from cbmil.eval import metrics
+from cbmil.eval import stats as seed_stats
 from cbmil.study import paper
 from cbmil import plots
 from cbmil.data.dataset import VADDataset
-from cbmil.train import TrainConfig, Trainer, arithmetic_settings, evaluate_bank, paper_variants, score_bank
+from cbmil.train import RunSettings, TrainConfig, Trainer, check_settings, evaluate_bank, paper_variants, score_bank
 from cbmil.data.ucf_crime import CLASSES
 
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
@@ -64,8 +65,9 @@ class Study:
         self.design = "one world per seed" if len(self.worlds) > 1 else "one world for every seed"
         self.train_counts, self.test_counts = trainer.data.counts("train"), trainer.data.counts("test")
         self.model_names, self.history = trainer.model_names, trainer.history
-        self.eval_every = trainer.config.eval_every
-        self._set_results(results)
+        self.eval_every = trainer.settings.eval_every
+        self.paths, self.seconds, self.data_seconds = {}, trainer.seconds, 0.0
+        self._set_results(results, list(range(len(self.seeds))) if len(self.worlds) > 1 else [0] * len(self.seeds))
 
     @classmethod
     def from_runs(cls, runs: dict) -> "Study":
@@ -89,21 +91,32 @@ class Study:
         ordered = [by[(s, v.name)] for s in study.seeds for v in study.variants]
         study.model_names = [r.get("model", f"{r['method']} / seed {r['seed']}") for r in ordered]
         study.history = runs.get("history", {})
-        study.eval_every = runs.get("config", {}).get("eval_every", 0)
-        study._set_results(ordered)
+        # eval_every moved from "config" to "settings" (a runs.json written before v2 has it in config)
+        study.eval_every = runs.get("settings", runs.get("config", {})).get("eval_every", 0)
+        study.paths, study.seconds, study.data_seconds = {}, runs.get("train_seconds", 0.0), 0.0
+        study._set_results(ordered, [r.get("world", 0) for r in ordered[::len(study.variants)]])
         return study
 
-    def _set_results(self, results: list[dict]) -> None:
-        s, v = len(self.seeds), len(self.variants)
+    def _set_results(self, results: list[dict], worlds: Sequence[int] | None = None) -> None:
+        """``results``: the per-model dicts of :func:`cbmil.train.evaluate_bank`, model ``s * V + v``;
+        ``worlds``: the world of each seed. Builds :attr:`results_table` and the ``[S, V(, C)]``
+        arrays the tables read from it."""
         self.results = results
-        self.total = np.array([r["total_auc"] for r in results]).reshape(s, v)
-        self.abnormal = np.array([r["abnormal_auc"] for r in results]).reshape(s, v)
-        self.per_class = np.array([[r["per_class_auc"][c] for c in CLASSES] for r in results]).reshape(s, v, -1)
+        self.results_table = results_table(results, self.seeds, self.variants, worlds)
+        self.total = self.grid("total_auc")
+        self.abnormal = self.grid("abnormal_auc")
+        self.per_class = np.stack([self.grid("auc", c) for c in CLASSES], axis=2)
         # nan where a runs.json predates the localisation metrics
-        nan_classes = {c: {k: math.nan for k, _ in LOCALISATION} for c in CLASSES}
-        self.localisation = {k: np.array([r.get(k, math.nan) for r in results]).reshape(s, v) for k, _ in LOCALISATION}
-        self.class_localisation = {k: np.array([[r.get("per_class_localisation", nan_classes)[c][k] for c in CLASSES]
-                                                for r in results]).reshape(s, v, -1) for k, _ in LOCALISATION}
+        self.localisation = {k: self.grid(k) for k, _ in LOCALISATION}
+        self.class_localisation = {k: np.stack([self.grid(k, c) for c in CLASSES], axis=2) for k, _ in LOCALISATION}
+
+    def grid(self, metric: str, cls: str = "all") -> np.ndarray:
+        """``[seeds, variants]`` values of ``metric`` for class ``cls`` ("all": the whole test set)
+        from :attr:`results_table` (nan where a model has no such value)."""
+        t = self.results_table
+        sub = t[(t["metric"] == metric) & (t["class"] == cls)]
+        table = sub.pivot(index="seed", columns="method", values="value")
+        return table.reindex(index=self.seeds, columns=[v.name for v in self.variants]).to_numpy(dtype=float)
 
     # ------------------------------------------------------------------ tables
     def table2(self) -> list[dict]:
@@ -163,13 +176,23 @@ class Study:
         # family: the per-class changes of every beta (13 x betas); the mean row is not in it
         tags = [f"{variant.beta:g}" for variant in self.variants[1:]]
         p_values = [r[f"change_{t}_p"] for r in rows[:len(CLASSES)] for t in tags]
-        adjusted = iter(metrics.holm(p_values))
+        adjusted = iter(seed_stats.holm(p_values))
         for r in rows:
             for t in tags:
                 p = next(adjusted) if r is not rows[-1] else math.nan
                 r[f"change_{t}_p_holm"] = None if math.isnan(p) else float(p)
                 r[f"change_{t}_exceeds_noise_holm"] = bool(p < 0.05)
         return rows
+
+    def table2_markdown(self) -> str:
+        """Table 2 as markdown (:func:`table2_markdown`), as written to ``table2_beta.md``."""
+        return table2_markdown(self.table2(), self.label, self.eval_every)
+
+    def table1_markdown(self) -> str:
+        """Table 1 and MIL's per-class localisation as markdown, as written to ``table1_per_class.md``."""
+        rows = self.table1()
+        betas = [v.beta for v in self.variants[1:]]
+        return table1_markdown(rows, betas, self.label) + "\n" + localisation_markdown(rows, self.label)
 
     def selection_bias(self) -> list[dict]:
         """Per model: the final Total and Abnormal AUC (%), the best seen during training and its
@@ -229,6 +252,7 @@ class Study:
             "world_seeds": [w.meta.get("seed") for w in self.worlds],
             "counts": {"train": self.train_counts, "test": self.test_counts},
             "config": asdict(t.config),
+            "settings": asdict(t.settings),
             "seeds": t.seeds,
             "variants": [asdict(v) for v in t.variants],
             "device": str(t.device),
@@ -243,6 +267,32 @@ class Study:
         }
 
 
+#: Metrics of a model on the whole test set, as :func:`cbmil.eval.metrics.evaluate` names them.
+WHOLE_TEST_SET = ("total_auc", "abnormal_auc", "average_precision", "false_alarm_rate") + \
+    tuple(k for k, _ in LOCALISATION)
+
+
+def results_table(results: Sequence[dict], seeds: Sequence[int], variants, worlds: Sequence[int] | None = None):
+    """The one long results table of a study (pandas): one row per world, seed, method, beta,
+    metric and class, with its ``value`` (a fraction). ``class`` is ``"all"`` for a metric of the
+    whole test set (:data:`WHOLE_TEST_SET`); per class, ``metric`` is ``"auc"`` (the class's
+    videos against the normal frames) or a localisation summary (:data:`LOCALISATION`).
+    ``results``: per-model dicts, model ``s * V + v``; ``worlds``: the world of each seed
+    (default: seed i on world i)."""
+    import pandas as pd
+
+    worlds = list(range(len(seeds))) if worlds is None else list(worlds)
+    rows = []
+    for i, r in enumerate(results):
+        s, v = divmod(i, len(variants))
+        key = (worlds[s], seeds[s], variants[v].name, math.nan if variants[v].beta is None else variants[v].beta)
+        rows += [key + (metric, "all", r[metric]) for metric in WHOLE_TEST_SET if metric in r]
+        rows += [key + ("auc", c, value) for c, value in r["per_class_auc"].items()]
+        for c, summary in r.get("per_class_localisation", {}).items():
+            rows += [key + (k, c, summary[k]) for k, _ in LOCALISATION]
+    return pd.DataFrame(rows, columns=["world", "seed", "method", "beta", "metric", "class", "value"])
+
+
 def _verdict(family: str, method: str, metric: str, row: dict, prefix: str, diff_key: str) -> dict:
     """One comparison of a table row, raw and Holm-adjusted (``prefix``: the row's column stem)."""
     return {"family": family, "method": method, "metric": metric, "diff_pp": row[diff_key],
@@ -254,7 +304,7 @@ def _verdict(family: str, method: str, metric: str, row: dict, prefix: str, diff
 def _holm_columns(rows: list[dict], keys: list[str]) -> None:
     """Holm-adjust the paired p-values ``{key}_p`` of ``rows`` x ``keys`` as one family; adds
     ``{key}_p_holm`` and ``{key}_exceeds_noise_holm`` (adjusted p < 0.05) to each row."""
-    adjusted = iter(metrics.holm([r[f"{k}_p"] for r in rows for k in keys]))
+    adjusted = iter(seed_stats.holm([r[f"{k}_p"] for r in rows for k in keys]))
     for r in rows:
         for k in keys:
             p = next(adjusted)
@@ -277,26 +327,26 @@ def _seed_columns(key: str, values: np.ndarray, v: int) -> dict:
 def _summary(values: np.ndarray) -> dict:
     if not np.isfinite(values).all():
         return {"mean": math.nan, "std": math.nan}
-    return metrics.seed_summary(values)
+    return seed_stats.seed_summary(values)
 
 
 def _paired(treatment: np.ndarray, control: np.ndarray) -> dict:
     if not (np.isfinite(treatment).all() and np.isfinite(control).all()):
         return {"mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan, "exceeds_noise": False,
                 "p_value": math.nan}
-    return metrics.paired_difference(treatment, control)
+    return seed_stats.paired_difference(treatment, control)
 
 
 def run_study(data: VADDataset | list[VADDataset], betas=paper.BETAS, seeds=(0, 1, 2),
-              config: TrainConfig | None = None, label: str = "") -> Study:
+              config: TrainConfig | None = None, label: str = "", settings: RunSettings | None = None) -> Study:
     """Train MIL + CB-MIL at each beta for each seed (one vectorized run) and evaluate all models.
 
     ``data``: one dataset for every seed, or a list with one world per seed (seed i trains and
     is evaluated on ``data[i]``; see :func:`synthetic_worlds`).
     """
-    trainer = Trainer(data, paper_variants(betas), seeds, config).run()
+    trainer = Trainer(data, paper_variants(betas), seeds, config, settings).run()
     scores = score_bank(trainer.bank, trainer.worlds)
-    results = evaluate_bank(trainer.bank, trainer.worlds, trainer.config.protocol, snippet_scores=scores)
+    results = evaluate_bank(trainer.bank, trainer.worlds, trainer.settings.protocol, snippet_scores=scores)
     return Study(trainer, results, label, scores)
 
 
@@ -383,7 +433,7 @@ def table2_markdown(rows: list[dict], label: str, eval_every: int = 0) -> str:
         sd = r["abnormal_diff_std"]
         if published and sd is not None and np.isfinite(sd) and sd > 0:
             gain = published[0] - paper.TABLE2[None][0]
-            plan = metrics.seeds_needed(sd, gain)
+            plan = seed_stats.seeds_needed(sd, gain)
             plans.append(f"β={r['beta']:g}: {gain:+.2f} pp at SD {sd:.2f} → "
                          f"{plan['seeds'] if plan['seeds'] else '> 100,000'}")
     if plans:
@@ -448,8 +498,10 @@ def write_outputs(study: Study, out: str | Path, figures: str | Path | None = "f
     out.mkdir(parents=True, exist_ok=True)
     betas = [v.beta for v in study.variants[1:]]
     t1, t2 = study.table1(), study.table2()
-    paths = {"table1_csv": out / "table1_per_class.csv", "table1_md": out / "table1_per_class.md",
+    paths = {"results": out / "results.csv", "table1_csv": out / "table1_per_class.csv",
+             "table1_md": out / "table1_per_class.md",
              "table2_csv": out / "table2_beta.csv", "table2_md": out / "table2_beta.md", "runs": out / "runs.json"}
+    study.results_table.to_csv(paths["results"], index=False)
     write_csv(t1, paths["table1_csv"])
     write_csv(t2, paths["table2_csv"])
     paths["table1_md"].write_text(table1_markdown(t1, betas, study.label) + "\n" + localisation_markdown(t1, study.label))
@@ -519,72 +571,108 @@ def write_scores(study: Study, out: str | Path) -> list[Path]:
             test_keys=np.array(world.test_keys if world.test_keys else [str(i) for i in range(len(world.test_classes))]),
             test_frame_labels=np.asarray(world.test_frame_labels, dtype=np.uint8),
             test_frame_offsets=np.asarray(world.test_frame_offsets, dtype=np.int64),
-            class_names=np.array(CLASSES + ("Normal",)), protocol=np.array(study.trainer.config.protocol))
+            class_names=np.array(CLASSES + ("Normal",)), protocol=np.array(study.trainer.settings.protocol))
         paths.append(path)
     return paths
 
 
-# ---------------------------------------------------------------------- command line
+# ---------------------------------------------------------------------- the main job
 
-def main(args) -> int:
-    from cbmil.data.sources import load_source
+def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequence[float] = paper.BETAS,
+              seeds: int | None = None, iterations: int | None = None, out: str | Path | None = "results",
+              figures: str | Path | None = None, data_seed: int = 0, one_world: bool = False,
+              balanced: bool = False, config: str | TrainConfig = "paper", optimizer: str = "adagrad",
+              pairing: str = "paired", sparsity: str = "linear", normalize: str = "classes",
+              crop: str = "random", batch_size: int = 30, settings: RunSettings | None = None,
+              save_scores: bool = False, save_checkpoints: bool = False, keep_memory: bool = False) -> Study:
+    """The paper's study with seeds: train MIL and CB-MIL at every beta for ``seeds`` seeds in one
+    vectorized run, evaluate every model, and (with ``out``) write the tables, ``runs.json``,
+    ``results.csv`` and figures there. Returns the :class:`Study`.
 
-    preset = PRESETS[args.preset]
-    seeds = list(range(args.seeds or preset["seeds"]))
-    iterations = args.iterations or preset["iterations"]
-    arithmetic = arithmetic_settings(args)  # refuses impossible settings before the data is made
+    data: ``"synthetic"`` (seed i on its own world, data seed ``data_seed + i``; ``one_world``:
+        every seed on the world of ``data_seed``) or a cache folder written by ``data prepare``.
+    preset: synthetic size and the default ``seeds``/``iterations`` (:data:`PRESETS`).
+    config: ``"paper"`` (default), ``"sultani"`` (his public script's optimiser, L2 and linear
+        layer 2; steps stay ``iterations``) or a :class:`TrainConfig` (then ``iterations`` and
+        the loss options below must be left at their defaults).
+    settings: how the run executes (:class:`RunSettings`: device, precision, progress, ...).
+    figures: folder for the figures; ``None`` (default) = ``out``; ``"none"`` = no figures.
+    keep_memory: on a CPU, make the process keep freed memory for the next step
+        (:func:`cbmil.accel.memory.keep_freed_memory`; process-wide, same arithmetic).
+    Bad options raise ``ValueError`` before any data is made.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {preset!r}")
+    settings = settings or RunSettings()
+    seed_list = list(range(seeds or PRESETS[preset]["seeds"]))
+    iterations = iterations or PRESETS[preset]["iterations"]
+    train_config = _train_config(config, iterations=iterations, optimizer=optimizer, pairing=pairing,
+                                 sparsity=sparsity, normalize_weights=normalize, crop=crop, batch_size=batch_size)
+    device = check_settings(settings, train_config)  # refuses impossible settings before the data is made
     start = time.perf_counter()
-    if args.data == "synthetic":
-        balanced = ", balanced training split" if args.balanced else ""
-        if args.one_world:
-            data = load_source("synthetic", args.preset, args.data_seed, balanced=args.balanced)
-            label = f"SYNTHETIC data ({args.preset} preset{balanced}, one world: data seed {args.data_seed})"
+    if str(data) == "synthetic":
+        from cbmil.data.sources import load_source
+        kind = ", balanced training split" if balanced else ""
+        if one_world:
+            worlds = load_source("synthetic", preset, data_seed, balanced=balanced)
+            label = f"SYNTHETIC data ({preset} preset{kind}, one world: data seed {data_seed})"
         else:
-            data = synthetic_worlds(args.preset, [args.data_seed + s for s in seeds], balanced=args.balanced)
-            label = f"SYNTHETIC data ({args.preset} preset{balanced}, one world per seed)"
+            worlds = synthetic_worlds(preset, [data_seed + s for s in seed_list], balanced=balanced)
+            label = f"SYNTHETIC data ({preset} preset{kind}, one world per seed)"
     else:
-        if args.balanced:
-            raise ValueError("--balanced applies to synthetic data only")
-        data = load_source(args.data)
-        label = f"features from {args.data}"
-    generated = time.perf_counter() - start
-    settings = dict(iterations=iterations, batch_size=args.batch_size, pairing=args.pairing, sparsity=args.sparsity,
-                    normalize_weights="none" if args.raw_weights else args.normalize, crop=args.crop, protocol=args.protocol,
-                    progress=not args.quiet, eval_every=args.eval_every, **arithmetic)
-    if args.config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay --iterations
-        if args.optimizer != "adagrad":
-            raise ValueError("--config sultani fixes the optimiser (Adagrad, lr 0.01); drop --optimizer")
-        config = TrainConfig.sultani(**settings)
-    else:
-        config = TrainConfig(optimizer=args.optimizer, **settings)
-    study = run_study(data, args.betas, seeds, config, label)
-    figures = None if args.figures == "none" else args.figures
-    paths = write_outputs(study, args.out, figures)
-    if args.save_scores:
-        paths.update({f"scores{k}": p for k, p in enumerate(write_scores(study, args.out))})
-    if args.save_checkpoints:
-        from cbmil.interop.score import save_models
-        paths["models"] = save_models(study.trainer, Path(args.out) / "models.pt")
-    print(Path(paths["table2_md"]).read_text())
-    print(localisation_markdown(study.table1(), study.label))
-    print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    print(f"{study.trainer.bank.n_models} models x {iterations} steps on {study.trainer.device} "
-          f"(layer 1 in {study.trainer.config.precision}, {study.design}): data {generated:.0f} s, "
-          f"training {study.trainer.seconds:.0f} s, total {time.perf_counter() - start:.0f} s")
-    return 0
+        if balanced:
+            raise ValueError("balanced=True (--balanced) applies to synthetic data only")
+        from cbmil.data.sources import load_source
+        worlds = load_source(str(data))
+        label = f"features from {data}"
+    if keep_memory and device.type == "cpu":
+        from cbmil.accel.memory import keep_freed_memory
+        keep_freed_memory()  # before the bags and the bank are allocated
+    study = run_study(worlds, betas, seed_list, train_config, label, settings)
+    study.data_seconds = time.perf_counter() - start - study.trainer.seconds
+    if out is not None:
+        figures = out if figures is None else (None if str(figures) == "none" else figures)
+        study.paths = write_outputs(study, out, figures)
+        if save_scores:
+            study.paths.update({f"scores{k}": p for k, p in enumerate(write_scores(study, out))})
+        if save_checkpoints:
+            from cbmil.interop.score import save_models
+            study.paths["models"] = save_models(study.trainer, Path(out) / "models.pt")
+    study.seconds = time.perf_counter() - start
+    return study
 
 
-def tables_main(args) -> int:
-    """``cbmil tables RUNS --out DIR``: Tables 1-2 (csv + md) and figures from a ``runs.json``,
-    whose ``verdicts`` (every comparison, raw and Holm-adjusted) are brought up to date in place."""
-    runs_path = Path(args.runs)
-    runs = json.loads(runs_path.read_text())
-    study = Study.from_runs(runs)
-    if runs.get("verdicts") != (verdicts := json.loads(json.dumps(study.verdicts(), default=_json_default))):
-        runs["verdicts"] = verdicts
-        runs_path.write_text(json.dumps(runs, indent=1, default=_json_default))
-    figures = None if args.figures == "none" else args.figures
-    paths = write_outputs(study, args.out or runs_path.parent, figures)
-    print(Path(paths["table2_md"]).read_text())
-    print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    return 0
+def _train_config(config: str | TrainConfig, **fields) -> TrainConfig:
+    """The :class:`TrainConfig` of :func:`reproduce`'s ``config`` and loss options."""
+    if isinstance(config, TrainConfig):
+        defaults = TrainConfig()
+        changed = [k for k, v in fields.items() if k != "iterations" and v != getattr(defaults, k)]
+        if changed:
+            raise ValueError(f"config is a TrainConfig: set {', '.join(changed)} in it, not as options")
+        return config
+    if config == "sultani":  # his optimiser, L2 and linear layer 2; steps stay `iterations`
+        if fields.pop("optimizer") != "adagrad":
+            raise ValueError("config 'sultani' fixes the optimiser (Adagrad, lr 0.01); drop the optimizer option")
+        return TrainConfig.sultani(**fields)
+    if config != "paper":
+        raise ValueError(f"config must be 'paper', 'sultani' or a TrainConfig; got {config!r}")
+    return TrainConfig(**fields)
+
+
+def rebuild_tables(runs: str | Path, out: str | Path | None = None, figures: str | Path | None = None) -> Study:
+    """Tables 1-2 (csv + md), ``results.csv`` and figures again from a study's ``runs.json``
+    (no training), e.g. after a change in the statistics; the file's ``verdicts`` (every
+    comparison, raw and Holm-adjusted) are brought up to date in place. ``out``: folder for the
+    tables (default: the folder of ``runs``); ``figures``: as in :func:`reproduce`."""
+    runs_path = Path(runs)
+    if not runs_path.is_file():
+        raise FileNotFoundError(f"{runs_path} does not exist; expected a runs.json written by `cbmil reproduce`")
+    record = json.loads(runs_path.read_text())
+    study = Study.from_runs(record)
+    if record.get("verdicts") != (verdicts := json.loads(json.dumps(study.verdicts(), default=_json_default))):
+        record["verdicts"] = verdicts
+        runs_path.write_text(json.dumps(record, indent=1, default=_json_default))
+    out = runs_path.parent if out is None else out
+    figures = out if figures is None else (None if str(figures) == "none" else figures)
+    study.paths = write_outputs(study, out, figures)
+    return study
