@@ -26,7 +26,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
 
 # The main job: 5 synthetic worlds (one per seed) x MIL + 4 betas x 250 steps, D = 2048; < 15 min
-# on 2 CPU cores in fp32 (README "Results").
+# on 2 CPU cores in fp32 (docs/results.md).
 reproduce: $(STAMP)
 	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --save-scores --out results --figures figures
 
@@ -56,7 +56,7 @@ notebooks: $(STAMP)
 notebook-times: $(STAMP)
 	$(PY) benchmarks/notebook_times.py --write
 
-# Speed figures of README "Performance": medians of >= 5 timings with min and max (~5 min on 2 cores;
+# Speed figures of docs/performance.md: medians of >= 5 timings with min and max (~5 min on 2 cores;
 # bench_prepare writes ~3 GB to a temporary folder)
 benchmarks: $(STAMP)
 	$(PY) benchmarks/bench_train.py

@@ -19,7 +19,7 @@ computed from the medians of the same run.
 * the kit's step for one model (the paper's batch: 30 + 30 bags of 32 segments), in seconds and
   in GFLOP/s counting the FLOPs really executed (layer 1 forward and weight gradient — the input
   needs no gradient — plus layers 2 and 3), and its ratio to the limit of the same precision;
-* the same step through the fused training pass (``TrainConfig(fused=True)``, :mod:`cbmil.accel.fused`,
+* the same step through the fused training pass (``RunSettings(fused=True)``, :mod:`cbmil.accel.fused`,
   the backward written out) for one model and for 20 vectorized: ``fused_speedup`` and
   ``fused_speedup_m20`` = autograd (the default) / fused;
 * where one model's step goes: each phase of ``Trainer.step`` (gather of the batch, dropout
@@ -28,11 +28,11 @@ computed from the medians of the same run.
   of the phases' medians minus that of the products: what fusing could still remove;
 * M = 1, 5, 20 models trained as one vectorized bank vs M single-model steps;
 * on CUDA, the same one-model and 20-model steps recorded as a CUDA graph
-  (``TrainConfig(cuda_graph=True)``, :mod:`cbmil.accel.cudagraph`): ``graph_speedup`` and
+  (``RunSettings(cuda_graph=True)``, :mod:`cbmil.accel.cudagraph`): ``graph_speedup`` and
   ``graph_speedup_m20`` = launched kernel by kernel / replayed, and ``graphed_ratio_to_limit``;
 * the page faults of one 20-model step (``vectorized_m20_page_faults_per_step``): with
-  ``--release-memory`` (``TrainConfig(keep_memory=False)``) each step maps its large activations
-  afresh (see :mod:`cbmil.accel.memory`); by default they are reused;
+  ``--release-memory`` (:func:`cbmil.accel.memory.keep_freed_memory` not called) each step maps its
+  large activations afresh (see :mod:`cbmil.accel.memory`); by default they are reused;
 * a public-style loop on the same files (CPU only), as public UCF-Crime MIL code runs: a batch
   of 30 + 30 videos, each ``Name_x264_i3d.npy`` ``[T, 10, D]`` read from disk when sampled,
   DataLoaders re-created every step, each of the 10 crops its own bag (so 300 + 300 bags per
@@ -61,7 +61,7 @@ from cbmil.losses import mil_ranking_loss
 from cbmil.model import DTYPES, Scorer, native_bf16
 from cbmil.data.prepare import prepare
 from cbmil.data.synthetic import write_feature_folders
-from cbmil.train import TrainConfig, Trainer, device_name, paper_variants, select_device
+from cbmil.train import RunSettings, TrainConfig, Trainer, device_name, paper_variants, select_device
 from cbmil.data.ucf_crime import CLASSES
 
 H1, H2, BAGS, SEGMENTS = 512, 32, 30, 32
@@ -159,7 +159,7 @@ def main() -> None:
                         help="layer-1 arithmetic(s) to measure (figures of bf16 get a 'bf16_' prefix); default: "
                              "fp32, and bf16 where the device has bf16 matrix units (emulated bf16 is ~50x slower)")
     parser.add_argument("--release-memory", action="store_true",
-                        help="train with keep_memory=False (glibc's defaults: large blocks mapped afresh every step)")
+                        help="leave glibc's defaults (large blocks mapped afresh every step; cbmil.accel.memory)")
     parser.add_argument("--workdir", help="folder for the generated files (default: a temporary one)")
     args = parser.parse_args()
     device = select_device(args.device)
@@ -179,25 +179,28 @@ def main() -> None:
         data = dataset.load(prepare(dirs["train"], dirs["test"], dirs["annotations"], Path(tmp) / "cache",
                                     progress=False))
         out["train_videos"] = int(len(data.train_classes))
+        if device.type == "cpu" and not args.release_memory:  # before the trainers' bags and banks
+            memory.keep_freed_memory()
 
+        cfg = TrainConfig()  # the paper's model and batch; only how it runs changes below
         for precision in args.precision:
             # --- the kit's step, one model, and M = 1, 5, 20 models vectorized, timed in interleaved
             # rounds; the fused training pass of one and of 20 models beside them
-            cfg = TrainConfig(device=str(device), precision=precision, progress=False,
-                              keep_memory=not args.release_memory)
+            run = RunSettings(device=str(device), precision=precision, progress=False)
+            fused = replace(run, fused=True)
             grids = {1: (1, 1), 5: (1, 5), 20: (4, 5)}
-            trainers = {"step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg),
-                        "fused_step_seconds": Trainer(data, paper_variants(())[:1], [0], replace(cfg, fused=True)),
+            trainers = {"step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg, run),
+                        "fused_step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg, fused),
                         "fused_vectorized_m20_step_seconds": Trainer(data, paper_variants()[:5], list(range(4)),
-                                                                     replace(cfg, fused=True))}
+                                                                     cfg, fused)}
             for m, (seeds, variants) in grids.items():
                 trainers[f"vectorized_m{m}_step_seconds"] = Trainer(data, paper_variants()[:variants],
-                                                                    list(range(seeds)), cfg)
+                                                                    list(range(seeds)), cfg, run)
             if device.type == "cuda":  # the step recorded once as a CUDA graph (recorded at its first call)
-                graphed = replace(cfg, cuda_graph=True)
-                trainers |= {"graphed_step_seconds": Trainer(data, paper_variants(())[:1], [0], graphed),
+                graphed = replace(run, cuda_graph=True)
+                trainers |= {"graphed_step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg, graphed),
                              "graphed_vectorized_m20_step_seconds": Trainer(data, paper_variants()[:5],
-                                                                            list(range(4)), graphed)}
+                                                                            list(range(4)), cfg, graphed)}
             # the limit: layer 1's two products alone (forward, weight gradient) at the step's shapes
             x = torch.randn(rows, args.dim, device=device, dtype=DTYPES[precision])
             w = torch.randn(args.dim, H1, device=device, dtype=DTYPES[precision])
@@ -237,12 +240,12 @@ def main() -> None:
             if args.sweep_iterations:
                 # one whole schedule, timed in MIN_REPEATS consecutive parts: the total is their sum,
                 # the spread is that of the seconds per step of each part; on CUDA again as a CUDA graph
-                sweeps = {"sweep": cfg} | ({"graphed_sweep": replace(cfg, cuda_graph=True)}
+                sweeps = {"sweep": run} | ({"graphed_sweep": replace(run, cuda_graph=True)}
                                            if device.type == "cuda" else {})
                 ends = np.unique(np.linspace(0, args.sweep_iterations, MIN_REPEATS + 1).round().astype(int)[1:])
-                for name, sweep_cfg in sweeps.items():
+                for name, sweep_run in sweeps.items():
                     sweep = Trainer(data, paper_variants(), list(range(5)),
-                                    replace(sweep_cfg, iterations=args.sweep_iterations))
+                                    replace(cfg, iterations=args.sweep_iterations), sweep_run)
                     seconds = []
                     for end in ends:
                         sync(device)
@@ -273,7 +276,7 @@ def main() -> None:
             for precision in args.precision:
                 out[key(precision, "speedup_vs_public_loop")] = tp / out[key(precision, "step_seconds")]
                 out[key(precision, "speedup_per_bag")] = tp / out[key(precision, "step_seconds")] / 10
-    out["keep_memory"] = memory.in_force()  # the trainers set it unless --release-memory (glibc only)
+    out["keep_memory"] = memory.in_force()  # set on a CPU unless --release-memory (glibc only)
     if "bf16" in args.precision and "fp32" in args.precision:
         out["bf16_speedup_vs_fp32"] = out["step_seconds"] / out["bf16_step_seconds"]
 

@@ -5,7 +5,7 @@ its 16 frames, the ``snippet`` protocol; other protocols are refused), then per 
 AUC, the Abnormal AUC (mean of per-class AUCs over each class's own test videos), and the three
 localisation summaries (per abnormal video: frame AUC inside the video, mean inside the events
 above mean outside, top-scoring snippet overlapping an event). Prints one line per model and,
-with ``--check``, whether plain MIL meets the calibration ranges of README "Synthetic UCF-Crime",
+with ``--check``, whether plain MIL meets the calibration ranges of docs/data.md, "Synthetic UCF-Crime",
 per file (world) and for the mean over the files (exit status 1 when the mean misses a range).
 
     python benchmarks/check_scores.py results/scores_world0.npz [more.npz ...] [--check]

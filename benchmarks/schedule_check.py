@@ -22,14 +22,16 @@ from pathlib import Path
 
 import torch
 
+from cbmil.accel.memory import keep_freed_memory
 from cbmil.study import paper
 from cbmil.study.reproduction import PRESETS, run_study, synthetic_worlds, write_outputs
-from cbmil.train import TrainConfig, device_name, select_device
+from cbmil.train import RunSettings, TrainConfig, device_name, select_device
 
 STEPS = {"eager": {}, "graph": {"cuda_graph": True}, "fused": {"fused": True}}
 
 
 def parse_way(way: str) -> dict:
+    """The :class:`cbmil.train.RunSettings` fields of a way (``<step>-<precision>``)."""
     step, _, precision = way.partition("-")
     if step not in STEPS or precision not in ("fp32", "bf16"):
         raise ValueError(f"a way is <{'|'.join(STEPS)}>-<fp32|bf16>, got {way!r}")
@@ -47,10 +49,10 @@ def main() -> None:
     args = parser.parse_args()
     device = select_device(args.device)
     try:  # every way checked before any work
-        settings = {way: parse_way(way) for way in args.ways}
+        ways = {way: parse_way(way) for way in args.ways}
     except ValueError as exc:
         parser.error(str(exc))
-    if device.type != "cuda" and any(fields.get("cuda_graph") for fields in settings.values()):
+    if device.type != "cuda" and any(fields.get("cuda_graph") for fields in ways.values()):
         parser.error(f"the graph ways need a CUDA device; --device {args.device} is {device.type!r}")
     out = Path(args.out)
     seeds = list(range(args.seeds))
@@ -62,10 +64,13 @@ def main() -> None:
                "train_seconds": {}}
     print(f"{summary['models']} models x {args.iterations} steps on {summary['device_name']} "
           f"(SYNTHETIC worlds, {args.preset} preset, made in {summary['data_seconds']:.0f} s)", flush=True)
-    for way, fields in settings.items():
-        config = TrainConfig(iterations=args.iterations, device=str(device), progress=False, **fields)
+    if device.type == "cpu":  # as `cbmil reproduce` does by default (same arithmetic, fewer page faults)
+        keep_freed_memory()
+    config = TrainConfig(iterations=args.iterations)  # the same models every way
+    for way, fields in ways.items():
+        settings = RunSettings(device=str(device), progress=False, **fields)
         label = f"SYNTHETIC data ({args.preset} preset, one world per seed), trained {way}"
-        study = run_study(worlds, paper.BETAS, seeds, config, label)
+        study = run_study(worlds, paper.BETAS, seeds, config, label, settings)
         write_outputs(study, out / way, figures=None)
         summary["train_seconds"][way] = study.trainer.seconds
         print(f"{way:<12} trained in {study.trainer.seconds:7.1f} s", flush=True)

@@ -13,7 +13,7 @@ training videos, and a normal bag B_n::
                      + lambda2 sum_{i=1}^{S} f(V_a^i)                        sparsity, eq. (3)
 
 Only the ranking term is weighted; ``weights=None`` is plain MIL (all weights 1). The paper
-leaves four choices open (README, "Method choices", 1-4); each is an option here:
+leaves four choices open (docs/method-choices.md, 1-4); each is an option here:
 
 1. Sign. Eq. (2) as printed starts with the minus of the softmax cross-entropy (1), where it
    belongs to ``-log p``; in front of a hinge, already a loss, it would *maximise* the hinge. The

@@ -23,6 +23,7 @@ the cost of one; ``crop="mean"`` averages the crops once up front.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -36,13 +37,11 @@ from tqdm import tqdm
 from cbmil.data.dataset import VADDataset
 from cbmil.data.frames import frame_scores
 from cbmil.eval import metrics
-from cbmil.losses import NORMALIZATIONS, class_balanced_weights, mil_ranking_loss
+from cbmil.losses import NORMALIZATIONS, PAIRINGS, SPARSITY_FORMS, class_balanced_weights, mil_ranking_loss
 from cbmil.model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from cbmil.data.ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
-PAIRINGS = ("paired", "all")
-SPARSITIES = ("linear", "squared")
 PROTOCOLS = ("snippet", "segment")
 
 
@@ -91,8 +90,8 @@ class TrainConfig:
         takes them from; ``"bags"``, the mean weight over the training bags is 1 (only the
         balance between classes changes); ``"none"``, the raw eq. (2) weights, ~1/n, which
         besides re-balancing shrink the whole ranking term against the two regularisers (at
-        beta = 0.9 that is all they do) and so confound the comparison with MIL (README,
-        "Method choices", 2). ``True``/``False`` mean ``"classes"``/``"none"``.
+        beta = 0.9 that is all they do) and so confound the comparison with MIL
+        (docs/method-choices.md, 2). ``True``/``False`` mean ``"classes"``/``"none"``.
     crop: ``"random"`` (one random crop per sampled bag) or ``"mean"`` (crops averaged).
     """
 
@@ -115,12 +114,16 @@ class TrainConfig:
 
     def __post_init__(self):
         for name, allowed in (("optimizer", OPTIMIZERS), ("decay", ("all", "kernels")), ("layer2", LAYER2),
-                              ("pairing", PAIRINGS), ("sparsity", SPARSITIES), ("crop", ("random", "mean")),
+                              ("pairing", PAIRINGS), ("sparsity", SPARSITY_FORMS), ("crop", ("random", "mean")),
                               ("normalize_weights", NORMALIZATIONS + (True, False))):
             _check_choice("TrainConfig", name, getattr(self, name), allowed)
         if self.iterations < 0 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: iterations >= 0 and batch_size >= 1 expected, "
                              f"got {self.iterations} and {self.batch_size}")
+        for name in ("lambda_smooth", "lambda_sparse", "lr", "weight_decay"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"TrainConfig.{name} must be a finite number >= 0, got {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"TrainConfig.dropout must be in [0, 1), got {self.dropout!r}")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -149,7 +152,7 @@ class RunSettings:
         keeps the training bags in bfloat16 (half the memory) and runs the first layer's
         products on bf16 units (AMX / AVX512-BF16 CPUs, CUDA tensor cores), 2-3x faster a
         step on such CPUs; the rest stays fp32. Its AUCs agree with fp32 within seed noise
-        (README, "Performance"). The Trainer's settings hold the resolved value.
+        (docs/performance.md). The Trainer's settings hold the resolved value.
     device: ``"auto"`` = CUDA when available, else CPU.
     eval_every: evaluate on the test set every k steps for learning curves (0 = never); no random
         number is drawn, so training is unchanged.
@@ -160,14 +163,14 @@ class RunSettings:
         <cbmil.model.ScorerBank.forward>`, the reference. ``True``: each step's forward and
         backward through the scorers run as :class:`cbmil.accel.fused.BankTrainingPass` (activations
         updated in place, the backward written out), tested to give the reference's scores up to
-        float rounding. Not the default: on the CPU measured it was no faster (README
-        "Performance"; ``benchmarks/bench_train.py`` times both).
+        float rounding. Not the default: on the CPU measured it was no faster
+        (docs/performance.md; ``benchmarks/bench_train.py`` times both).
     cuda_graph: ``False`` (default): each step's kernels are launched one by one from Python.
         ``True`` (CUDA only, Adagrad only): the step after the host's batch draw is recorded once
         as a CUDA graph and replayed (:mod:`cbmil.accel.cudagraph`), to remove the launch overhead that
         bounds a GPU step. Same arithmetic as the default up to float rounding: tested on the CPU
         in its unrecorded form; the recorded form's tests (``tests/test_gpu.py``) have not yet run
-        on a GPU. Not the default: not yet measured on a GPU (README "Performance").
+        on a GPU. Not the default: not yet measured on a GPU (docs/performance.md).
     """
 
     device: str = "auto"

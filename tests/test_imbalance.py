@@ -7,19 +7,20 @@ import pytest
 
 from cbmil.study.imbalance import cell_statistics, figure, rare_third, run_cell, write_csv
 from cbmil.data.synthetic import imbalanced_counts
-from cbmil.train import TrainConfig
+from cbmil.train import RunSettings, TrainConfig
 from cbmil.data.ucf_crime import CLASSES
 
 SMALL = {"test_counts": {c: 1 for c in CLASSES} | {"Normal": 3}, "max_snippets": 40}
+CPU = RunSettings(progress=False, device="cpu", precision="fp32")
 
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
-    config = TrainConfig(iterations=3, batch_size=6, progress=False, device="cpu", precision="fp32")
+    config = TrainConfig(iterations=3, batch_size=6)
     rows = []
     for level in ("uniform", "extreme"):
         for overlap in (0.0, 0.9):
-            rows += run_cell("ci", level, overlap, (0.9999,), 3, config, **SMALL)
+            rows += run_cell("ci", level, overlap, (0.9999,), 3, config, settings=CPU, **SMALL)
     out = tmp_path_factory.mktemp("imbalance")
     write_csv(rows, out / "imbalance.csv")
     return rows, out
@@ -108,9 +109,9 @@ def test_rank_correlation_gives_tied_counts_their_mean_rank(grid):
 
 
 def test_run_cell_adds_its_training_time_to_timing():
-    config = TrainConfig(iterations=2, batch_size=6, progress=False, device="cpu", precision="fp32")
+    config = TrainConfig(iterations=2, batch_size=6)
     timing = {}
-    run_cell("ci", "uniform", 0.0, (0.9999,), 2, config, timing=timing, **SMALL)
+    run_cell("ci", "uniform", 0.0, (0.9999,), 2, config, timing=timing, settings=CPU, **SMALL)
     first = timing["train_seconds"]
-    run_cell("ci", "uniform", 0.0, (0.9999,), 2, config, timing=timing, **SMALL)
+    run_cell("ci", "uniform", 0.0, (0.9999,), 2, config, timing=timing, settings=CPU, **SMALL)
     assert 0 < first < timing["train_seconds"]

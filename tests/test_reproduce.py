@@ -10,18 +10,19 @@ from cbmil.study import paper
 from cbmil.data.prepare import prepare
 from cbmil.study.reproduction import run_study, table1_markdown, table2_markdown
 from cbmil.data.synthetic import make_dataset
-from cbmil.train import TrainConfig
+from cbmil.train import RunSettings, TrainConfig
 from cbmil.data.ucf_crime import CLASSES
 
 TINY = {c: 4 for c in CLASSES} | {"Normal": 40}
 TINY_TEST = {c: 1 for c in CLASSES} | {"Normal": 3}
+CPU = RunSettings(progress=False, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def study():
     data = make_dataset("ci", seed=0, train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
-    cfg = TrainConfig(iterations=8, batch_size=6, progress=False, device="cpu")
-    return run_study(data, betas=(0.99, 0.9999), seeds=(0, 1, 2), config=cfg, label="SYNTHETIC test")
+    cfg = TrainConfig(iterations=8, batch_size=6)
+    return run_study(data, betas=(0.99, 0.9999), seeds=(0, 1, 2), config=cfg, label="SYNTHETIC test", settings=CPU)
 
 
 def test_tables_have_a_row_per_method_and_class(study):
@@ -77,8 +78,8 @@ def test_cli_reproduce_on_a_prepared_ten_crop_cache(tmp_path, ten_crop_folder):
 def world_study():
     from cbmil.study.reproduction import synthetic_worlds
     worlds = synthetic_worlds("ci", [0, 1, 2], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
-    cfg = TrainConfig(iterations=8, batch_size=6, progress=False, device="cpu")
-    return run_study(worlds, betas=(0.9999,), seeds=(0, 1, 2), config=cfg, label="SYNTHETIC worlds")
+    cfg = TrainConfig(iterations=8, batch_size=6)
+    return run_study(worlds, betas=(0.9999,), seeds=(0, 1, 2), config=cfg, label="SYNTHETIC worlds", settings=CPU)
 
 
 def test_world_per_seed_study_records_its_design_and_localisation(world_study, tmp_path):
@@ -87,6 +88,8 @@ def test_world_per_seed_study_records_its_design_and_localisation(world_study, t
     paths = write_outputs(world_study, tmp_path, figures=None)
     runs = json.loads(paths["runs"].read_text())
     assert runs["design"] == "one world per seed" and runs["world_seeds"] == [0, 1, 2]
+    assert runs["config"]["iterations"] == 8 and "device" not in runs["config"]  # what defines the models
+    assert runs["settings"]["device"] == "cpu" and runs["settings"]["precision"] in ("fp32", "bf16")  # how they ran
     assert [r["world"] for r in runs["runs"]] == [0, 0, 1, 1, 2, 2]
     for r in runs["runs"]:
         assert r["model"] == f"{r['method']} / seed {r['seed']}"
@@ -149,6 +152,9 @@ def test_tables_rebuild_from_runs_json(world_study, tmp_path):
     assert (out / "table1_per_class.md").read_text() == paths["table1_md"].read_text()
     assert not (out / "runs.json").exists()
     assert json.loads(paths["runs"].read_text())["verdicts"] == verdicts  # brought up to date in place
+    from cbmil import cli
+    assert cli.main(["tables", str(paths["runs"])]) == 0  # tables and figures default to the folder of runs.json
+    assert (tmp_path / "a" / "reproduce_change_vs_beta.png").is_file()
 
 
 def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path):
@@ -170,15 +176,16 @@ def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path
 def picked_study():
     from cbmil.study.reproduction import synthetic_worlds
     worlds = synthetic_worlds("ci", [0, 1], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
-    cfg = TrainConfig(iterations=10, batch_size=6, progress=False, device="cpu", eval_every=3)
-    return run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="SYNTHETIC worlds")
+    cfg = TrainConfig(iterations=10, batch_size=6)
+    return run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="SYNTHETIC worlds",
+                     settings=RunSettings(progress=False, device="cpu", eval_every=3))
 
 
 def test_evaluating_during_training_changes_nothing_in_training(picked_study):
     from cbmil.study.reproduction import synthetic_worlds
     worlds = synthetic_worlds("ci", [0, 1], train_counts=TINY, test_counts=TINY_TEST, max_snippets=60)
-    cfg = TrainConfig(iterations=10, batch_size=6, progress=False, device="cpu")
-    plain = run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="x")
+    cfg = TrainConfig(iterations=10, batch_size=6)
+    plain = run_study(worlds, betas=(0.9999,), seeds=(0, 1), config=cfg, label="x", settings=CPU)
     for a, b in zip(plain.world_scores, picked_study.world_scores):
         assert np.array_equal(a, b)  # bit-identical scores: the evaluations draw no random numbers
     assert picked_study.history["eval_step"] == [3, 6, 9, 10]  # every 3 steps and the last

@@ -10,14 +10,15 @@ import torch
 from cbmil import cli
 from cbmil.interop.groundtruth import read_annotations
 from cbmil.interop.score import feature_source, load_model, read_models, read_video_features, save_models, score_video
-from cbmil.train import TrainConfig, Trainer, paper_variants, score_snippets
+from cbmil.train import RunSettings, TrainConfig, Trainer, paper_variants, score_snippets
 
 MODEL = "CB-MIL 0.9999 / seed 1"
 
 
 def train(data, **kw):
-    cfg = TrainConfig(iterations=5, batch_size=6, progress=False, device="cpu", precision="fp32", **kw)
-    return Trainer(data, paper_variants((0.9999,)), [0, 1], cfg).run()
+    cfg = TrainConfig(iterations=5, batch_size=6, **kw)
+    return Trainer(data, paper_variants((0.9999,)), [0, 1], cfg, RunSettings(progress=False, device="cpu",
+                                                                                precision="fp32")).run()
 
 
 @pytest.fixture(scope="module")

@@ -104,12 +104,12 @@ SMALL = {"test_counts": {c: 1 for c in CLASSES} | {"Normal": 2}, "max_snippets":
 
 @pytest.fixture(scope="module")
 def strength_rows():
-    from cbmil.study.strength import run, settings
-    from cbmil.train import TrainConfig
-    setups = [(label, {**o, **SMALL}) for label, o in settings([1.2, 0.0])]
+    from cbmil.study.strength import generator_settings, run
+    from cbmil.train import RunSettings, TrainConfig
+    setups = [(label, {**o, **SMALL}) for label, o in generator_settings([1.2, 0.0])]
     assert [label for label, _ in setups] == ["context 1.2, capped (default)", "context 1.2, uncapped (v1)",
                                               "context 0"]
-    return run("ci", setups[::2], 2, TrainConfig(iterations=2, batch_size=6, progress=False, device="cpu"))
+    return run("ci", setups[::2], 2, TrainConfig(iterations=2, batch_size=6), RunSettings(progress=False, device="cpu"))
 
 
 def test_strength_study_rows_carry_the_world_strengths(strength_rows):

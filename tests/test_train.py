@@ -120,12 +120,8 @@ def test_config_validation_and_device():
         TrainConfig(optimizer="lbfgs")
     with pytest.raises(ValueError, match="crop"):
         TrainConfig(crop="centre")
-    with pytest.raises(ValueError, match="protocol"):
-        RunSettings(protocol="frame")
     with pytest.raises(ValueError, match="eval_every"):
         RunSettings(eval_every=-1)
-    with pytest.raises(TypeError, match="device"):
-        TrainConfig(device="cpu")  # how a run executes is RunSettings', not TrainConfig's
     assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert select_device("cpu").type == "cpu"
 

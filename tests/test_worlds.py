@@ -6,8 +6,8 @@ import torch
 
 from cbmil.study.reproduction import synthetic_worlds
 from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts
-from cbmil.train import (TrainConfig, Trainer, Variant, check_worlds, evaluate_bank, score_bank, score_snippets,
-                         score_worlds)
+from cbmil.train import (RunSettings, TrainConfig, Trainer, Variant, check_worlds, evaluate_bank, score_bank,
+                         score_snippets, score_worlds)
 from cbmil.data.ucf_crime import CLASSES, NORMAL, TRAIN_COUNTS
 from conftest import TINY_TEST, TINY_TRAIN, assert_parameters_close, tiny_world
 
@@ -18,8 +18,11 @@ def worlds(tiny):
 
 
 def config(**kw):
-    return TrainConfig(**{"iterations": 10, "batch_size": 6, "progress": False, "device": "cpu", "precision": "fp32",
-                          **kw})
+    return TrainConfig(**{"iterations": 10, "batch_size": 6, **kw})
+
+
+def settings():
+    return RunSettings(progress=False, device="cpu", precision="fp32")
 
 
 def test_world_draw_is_deterministic_and_differs_between_seeds():
@@ -35,18 +38,18 @@ def test_world_draw_is_deterministic_and_differs_between_seeds():
 
 def test_each_seed_of_a_multi_world_grid_equals_that_seed_trained_alone_on_its_world(worlds):
     variants = [Variant("MIL"), Variant("CB-MIL 0.99", 0.99)]
-    grid = Trainer(worlds, variants, [0, 1], config()).run()
+    grid = Trainer(worlds, variants, [0, 1], config(), settings()).run()
     for model, (seed, variant) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-        alone = Trainer(worlds[seed], [variants[variant]], [seed], config()).run()
+        alone = Trainer(worlds[seed], [variants[variant]], [seed], config(), settings()).run()
         assert_parameters_close(grid.bank.scorer(model), alone.bank.scorer(0), rtol=1e-4, atol=1e-5)
     # and a world matters: seed 1 trained on world 0 ends elsewhere
-    other = Trainer(worlds[0], [variants[0]], [1], config()).run()
+    other = Trainer(worlds[0], [variants[0]], [1], config(), settings()).run()
     assert not torch.allclose(grid.bank.scorer(2).net[0].weight, other.bank.scorer(0).net[0].weight, atol=1e-4)
 
 
 def test_scores_and_evaluation_use_each_seeds_own_world(worlds):
     variants = [Variant("MIL"), Variant("CB-MIL 0.9", 0.9)]
-    grid = Trainer(worlds, variants, [0, 1], config(iterations=3)).run()
+    grid = Trainer(worlds, variants, [0, 1], config(iterations=3), settings()).run()
     together = score_worlds(grid.bank, [w.test_snippets for w in worlds], rows_per_chunk=50)
     for s, w in enumerate(worlds):
         alone = score_snippets(grid.bank, w.test_snippets)[s * 2:(s + 1) * 2]  # seed s's models on world s
@@ -63,7 +66,7 @@ def test_worlds_must_agree_on_the_training_split(worlds):
         check_worlds(worlds, 3)
     other = tiny_world(1, train_counts=TINY_TRAIN | {"Abuse": 4})
     with pytest.raises(ValueError, match="world 1: train_classes differ"):
-        Trainer([worlds[0], other], [Variant("MIL")], [0, 1], config())
+        Trainer([worlds[0], other], [Variant("MIL")], [0, 1], config(), settings())
 
 
 @pytest.mark.parametrize("level", sorted(IMBALANCE_LEVELS))

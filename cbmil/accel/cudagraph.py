@@ -2,7 +2,7 @@
 
 On a GPU a step of the kit is small kernels launched one by one from Python: the 25-model step
 of the main job is ~200 GFLOP, a fraction of a millisecond on an H100/H200-class GPU, but costs
-4-5 ms of launches (README "Performance", ``results/gpu_h200``). A CUDA graph records the
+4-5 ms of launches (docs/performance.md, ``results/gpu_h200``). A CUDA graph records the
 kernels of one step once and replays them with one launch.
 
 What a graph needs, and how the step provides it:

@@ -18,8 +18,8 @@ of ``[S, R, V * 512]``, so allocations and passes decide the rest of its cost. H
 The function and its gradients are those of the reference; the forward is the same sequence of
 kernels (scores bit-identical), the backward differs only by float rounding (the tests compare
 both after 20 training steps). Whether it is faster depends on the machine: on a 2-core AVX2 CPU,
-where the step is bound by the layer-1 products, it was not measurably faster (README
-"Performance"), so autograd stays the default.
+where the step is bound by the layer-1 products, it was not measurably faster
+(docs/performance.md), so autograd stays the default.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Convention: frames are numbered from 0; an annotated event ``(start, end)`` cove
 ``start..end`` *inclusive* (the official file reads that way: ``Abuse028  165 240`` marks 76
 frames). Events running past the video's last frame are clipped to it.
 
-Two protocols put scores on frames (README, "Frames and ground truth"):
+Two protocols put scores on frames (docs/data.md, "Frames and ground truth"):
 
 * ``"snippet"`` (RTFM/DeepMIL): each 16-frame snippet's score is repeated over its 16
   frames; the video is taken to be ``16 * T`` frames long.

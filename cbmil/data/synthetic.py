@@ -29,7 +29,7 @@ Generative model of one video (all vectors in R^D; ``N(0, I)`` draws are per dim
   over their whole video: uncapped (``context_cap=inf``, the generator before v2), a class with
   ``s_c = 20`` saturated the scorer over every snippet of its videos, which cost exactly the
   strong classes their localisation (per-class AUC of the stronger half of the classes 82.6 %
-  with that context, 89.5 % without; README "Synthetic UCF-Crime", ``cbmil strength``).
+  with that context, 89.5 % without; docs/data.md, "Synthetic UCF-Crime", ``cbmil strength``).
 * **scale**: everything is multiplied by one factor so that a background snippet's L2 norm is
   about ``feature_norm`` whatever D (so that a scorer's pre-activations do not grow with D);
   it changes no signal-to-noise ratio.
@@ -40,7 +40,7 @@ videos are spread evenly over the 13 classes instead (the control of the study).
 
 The difficulty parameters (``signal``, ``noise``, ``overlap``, ``class_spread``, ``context``,
 ``scene_scale``, ``drift_scale``) were calibrated so that plain MIL lands where published I3D
-results on the real UCF-Crime do (see the README); training and metrics were not tuned.
+results on the real UCF-Crime do (see docs/data.md, "Calibration"); training and metrics were not tuned.
 """
 
 from __future__ import annotations

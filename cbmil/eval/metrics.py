@@ -45,7 +45,7 @@ Data layout (numpy arrays, lists are accepted too)
     Class index of each test video: ``0 .. 12`` for the anomaly classes in
     :data:`cbmil.data.ucf_crime.CLASSES`, :data:`cbmil.data.ucf_crime.NORMAL_INDEX` (13) for normal videos.
 
-Per-class AUC: the two readings (README, "Method choices", 5)
+Per-class AUC: the two readings (docs/method-choices.md, 5)
 --------------------------------------------------------
 ``include_normal=False`` (default, the paper's reading)
     The AUC of class *c* uses only the frames of the test videos of class *c*: their anomalous

@@ -38,7 +38,7 @@ metric                         definition
 =============================  ===================================================================
 
 Crops are not a choice here: a scores file holds one score per snippet, made by whatever crop
-handling produced it (the kit scores the crop mean at test time, README "Method choices").
+handling produced it (the kit scores the crop mean at test time, docs/method-choices.md).
 
 Nothing here re-implements a metric: frame scores come from :mod:`cbmil.data.frames`, AUCs and the
 step-wise AP from :mod:`cbmil.eval.metrics` (sklearn underneath); only the trapezoid AP calls sklearn's

@@ -25,9 +25,10 @@ function               library call
 =====================  ==============================================================================
 
 The kit adds its own input checks and keeps its own answer on the edge cases where the library
-has none or another: one seed, differences that are all equal, ``nan`` p-values in a Holm family.
-Each function's docstring says which; ``tests/test_stats.py`` checks every function against the
-textbook formula the kit used before the libraries took over.
+has none or another: one seed, differences that are all equal, ``nan`` p-values in a Holm family,
+the far tail of the noncentral t (where ``nct.cdf`` returns ``nan``). Each function's docstring
+says which; ``tests/test_stats.py`` checks every function against the textbook formula the kit
+used before the libraries took over.
 
 Data layout
 -----------
@@ -39,6 +40,7 @@ Data layout
 
 from __future__ import annotations
 
+import gc
 import math
 import warnings
 from typing import Any
@@ -53,6 +55,25 @@ __all__ = ["seed_summary", "paired_difference", "holm", "paired_t_power", "seeds
 # (relative spread below 10 machine epsilons). The kit reports that spread itself (``std``), and the
 # interval and p-value scipy returns then are those of the t formula, so the warning is muted there.
 _PRECISION_WARNING = "Precision loss occurred in moment calculation"
+
+
+def _holm_adjusted(p: np.ndarray) -> np.ndarray:
+    """``multipletests(p, method="holm")[1]`` without the cost of its ``gc.collect()``.
+
+    statsmodels' Holm branch runs a full garbage collection on every call, which is slow once
+    torch, a study's worlds and models are in memory (the studies call :func:`holm` for every
+    table). ``gc.freeze()`` moves the objects that exist now out of the collector's reach for
+    the length of the call, so that collection only sees the call's own objects;
+    ``gc.unfreeze()`` hands them back. Left alone when the caller has frozen objects itself
+    (``gc.get_freeze_count() > 0``), so as not to undo that.
+    """
+    if gc.get_freeze_count():
+        return multipletests(p, method="holm")[1]
+    gc.freeze()
+    try:
+        return multipletests(p, method="holm")[1]
+    finally:
+        gc.unfreeze()
 
 
 def _check_seed_values(name: str, values: Any) -> np.ndarray:
@@ -110,7 +131,7 @@ def paired_difference(treatment: Any, control: Any, confidence: float = 0.95) ->
     Why paired: the same seed gives both methods the same initialisation and the same batch order,
     so most of the seed-to-seed variance is shared and cancels in ``d_i``; an unpaired comparison
     would count it twice and need many more seeds to resolve a 0.1-0.5 point difference
-    (README, "Method choices", 7). ``treatment[i]`` and ``control[i]`` must come from the same seed.
+    (docs/method-choices.md, 7). ``treatment[i]`` and ``control[i]`` must come from the same seed.
 
     Parameters
     ----------
@@ -216,7 +237,7 @@ def holm(p_values: Any) -> np.ndarray:
     if bad.any():
         raise ValueError(f"p_values must lie in [0, 1]; received {p[bad][:5].tolist()} at position(s) "
                          f"{np.flatnonzero(bad)[:5].tolist()}")
-    out[defined] = multipletests(p[defined], method="holm")[1]
+    out[defined] = _holm_adjusted(p[defined])
     return out
 
 
@@ -231,8 +252,9 @@ def paired_t_power(n: int, sd: float, delta: float, alpha: float = 0.05) -> floa
     ``T' ~ nct(df, -nc)`` (the same law mirrored). ``scipy.stats.nct.cdf(-c, df, nc)`` gives the
     same value bit for bit where it is defined, but returns ``nan`` far in the tail (large
     ``nc``, where the power is close to 1), which made this function return ``nan`` there.
-    Agrees with statsmodels' ``TTestPower().power(delta / sd, n, alpha)`` to ~1e-12 (statsmodels
-    takes ``1 - cdf`` for the upper tail).
+    Agrees with statsmodels' ``TTestPower().power(|delta| / sd, n, alpha)`` to ~1e-12 where that
+    is defined (statsmodels takes ``1 - cdf`` for the upper tail, and its lower tail is the same
+    ``nan`` far out, so it is not used here).
 
     Returns ``nan`` for ``n < 2`` (no test exists).
 

@@ -45,6 +45,8 @@ MAX_SHIFT = 64
 OFF_BY_ONE = tuple((ds, de) for ds in (-1, 0, 1) for de in (-1, 0, 1) if (ds, de) != (0, 0))
 #: Kinds of a video whose frames differ from the annotations.
 KINDS = ("truncated_16", "off_by_one", "other")
+#: Shifts written one finding each; more are summed up in one line (the report lists each).
+MAX_SHIFT_LINES = 5
 #: Export dtypes: float32 0/1 by default, like the public float arrays (``np.load`` then
 #: ``roc_auc_score`` works unchanged); uint8 for a file four times smaller.
 DTYPES = ("float32", "float64", "uint8")
@@ -235,16 +237,17 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
     ``non_binary_values``, ``first_mismatch`` (the first video whose frames at its expected
     offset differ, ``{index, key, frames_differing, shift}`` or None; ``shift``: frames to add to
     the expected offset to find its labels, or None), ``shifts`` (``[{frames, shift, first, last,
-    candidates, holder, videos_after}]``: ``frames`` missing (< 0) or added (> 0) at one place, ``shift``
+    candidates, holders, videos_after}]``: ``frames`` missing (< 0) or added (> 0) at one place, ``shift``
     the running shift after it, ``first``..``last`` the expected frames (inclusive, whole-list
     numbering) that can be the missing ones, or the expected frame before which the added ones
     can be inserted (``last`` may then be ``expected_frames``), ``candidates``
     ``[{index, key, first, last, place, at_end}]`` the listed videos that range touches, in their
     own frame numbering, ``place`` one of ``start``, ``end``, ``inside``, ``all`` (of the video),
-    ``at_end`` when the frames can be exactly its last ones, ``holder`` the index of the
-    candidate whose own frames differ at every shift (it is in ``videos_differing``; None when
-    the labels leave the cut between videos), ``videos_after`` the videos after the last
-    candidate compared at this shift), ``videos_differing``
+    ``at_end`` when the frames can be exactly its last ones, ``holders`` the indices of the
+    candidates that lose (or gain) frames wherever the cut lies: they differ at both shifts and
+    are in ``videos_differing`` (empty when the labels leave the cut between videos),
+    ``videos_after`` the videos after the last candidate compared at this shift),
+    ``videos_differing``
     (``[{index, key, label, frames_differing, kind}]`` of the videos whose frames differ at their
     running shift, kind in :data:`KINDS`; frames missing from a short array count as differing;
     a video that lost frames of its own to a shift is one of them, named by the shift's
@@ -302,7 +305,8 @@ class _Grid:
 
     ``found`` uint8 ``[F']``; ``expected`` uint8 ``[F]`` and ``known`` bool ``[F]`` (False on the
     frames of listed videos without an annotation: they match anything); ``offsets`` int64
-    ``[V + 1]``; ``events`` bool ``[V]`` (annotated with at least one anomalous frame)."""
+    ``[V + 1]``. A *reading* ``(ds, de)`` of a video's events is the exact one ``(0, 0)`` or
+    one of :data:`OFF_BY_ONE`."""
 
     def __init__(self, found, keys, records_by_key, lengths, offsets):
         self.found, self.keys, self.records = found, keys, records_by_key
@@ -311,15 +315,26 @@ class _Grid:
                  else np.zeros(int(n), dtype=np.uint8) for k, n in zip(keys, lengths)]
         self.expected = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
         self.known = np.repeat(np.array([k in records_by_key for k in keys], dtype=bool), lengths)
-        self.events = np.array([k in records_by_key and bool(p.any()) for k, p in zip(keys, parts)], dtype=bool)
+        self._read: dict[tuple[int, int, int], np.ndarray] = {}
 
-    def wrong(self, lo: int, hi: int, shift: int) -> np.ndarray:
-        """bool ``[hi - lo]``: annotated expected frames ``lo..hi-1`` whose label is not at
-        ``found[x + shift]``; a frame that falls outside ``found`` counts as wrong."""
-        out = self.known[lo:hi].copy()
+    def _against(self, lo: int, hi: int, shift: int, expected: np.ndarray) -> np.ndarray:
+        """bool ``[hi - lo]``: ``expected`` (the labels of frames ``lo..hi-1``) not at ``found[x + shift]``."""
+        out = np.ones(hi - lo, dtype=bool)
         a, b = max(lo, -shift), min(hi, len(self.found) - shift)
         if a < b:
-            out[a - lo:b - lo] &= self.found[a + shift:b + shift] != self.expected[a:b]
+            out[a - lo:b - lo] = self.found[a + shift:b + shift] != expected[a - lo:b - lo]
+        return out
+
+    def wrong(self, lo: int, hi: int, shift: int, readings: Mapping[int, tuple[int, int]] | None = None) -> np.ndarray:
+        """bool ``[hi - lo]``: annotated expected frames ``lo..hi-1`` whose label is not at
+        ``found[x + shift]``; a frame that falls outside ``found`` counts as wrong. ``readings``:
+        ``{video: (ds, de)}``, those videos' labels read that way."""
+        out = self._against(lo, hi, shift, self.expected[lo:hi]) & self.known[lo:hi]
+        for v, reading in (readings or {}).items():
+            start, end = self.video(v)
+            a, z = max(start, lo), min(end, hi)
+            if reading != (0, 0) and a < z:
+                out[a - lo:z - lo] = self._against(a, z, shift, self.labels(v, reading)[a - start:z - start])
         return out
 
     def matches(self, lo: int, hi: int, shift: int) -> bool:
@@ -329,10 +344,24 @@ class _Grid:
         """Expected frames ``[start, end)`` of video v."""
         return int(self.offsets[v]), int(self.offsets[v + 1])
 
-    def region_end(self, v: int) -> int:
-        """End of the first video at index >= v that holds an event, else of the list."""
-        later = np.flatnonzero(self.events[v:])
-        return int(self.offsets[v + later[0] + 1]) if len(later) else int(self.offsets[-1])
+    def labels(self, v: int, reading: tuple[int, int]) -> np.ndarray:
+        """uint8 ``[16 * T]``: annotated video v's labels under ``reading``."""
+        key = (v, *reading)
+        if key not in self._read:
+            self._read[key] = _labels(self.records[self.keys[v]].intervals, int(self.lengths[v]), *reading)
+        return self._read[key]
+
+    def fits(self, v: int, shift: int) -> tuple[int, int] | None:
+        """The reading under which annotated video v's labels are found whole at ``shift``, the
+        exact one first; None if none is."""
+        start, end = self.video(v)
+        if self.matches(start, end, shift):
+            return (0, 0)
+        a, z = start + shift, end + shift
+        if a < 0 or z > len(self.found):
+            return None
+        piece = self.found[a:z]
+        return next((r for r in OFF_BY_ONE if np.array_equal(piece, self.labels(v, r))), None)
 
 
 def _first_mismatch(grid: _Grid, max_shift: int) -> dict | None:
@@ -352,16 +381,21 @@ def _first_mismatch(grid: _Grid, max_shift: int) -> dict | None:
     return None
 
 
-def _cut(grid: _Grid, floor: int, end: int, before: int, after: int) -> tuple[int, int] | None:
-    """Where one cut can turn shift ``before`` into ``after`` over expected frames ``floor..end-1``:
-    ``(lo, hi)``, the range of cut positions c, or None when no single cut explains them.
+def _cut(grid: _Grid, floor: int, end: int, before: int, after: int, skip: Sequence[tuple[int, int]] = (),
+         readings: Mapping[int, tuple[int, int]] | None = None) -> tuple[int, int] | None:
+    """Where one cut can turn shift ``before`` into ``after`` over expected frames ``floor..end-1``
+    (less the ``[lo, hi)`` ranges of ``skip``: videos with defects of their own; ``readings``:
+    videos read off by one, see :meth:`_Grid.wrong`): ``(lo, hi)``, the range of cut positions c,
+    or None when no single cut explains them.
 
     Frames missing (``after < before``, k = before - after): expected frames ``c..c+k-1`` are not
     in the array, the ones before found at ``before``, the ones from ``c + k`` at ``after``.
     Frames added (k = after - before): k frames stand before expected frame c."""
     k = abs(after - before)
-    wrong_before = np.flatnonzero(grid.wrong(floor, end, before))
-    wrong_after = np.flatnonzero(grid.wrong(floor, end, after))
+    wrong_before, wrong_after = grid.wrong(floor, end, before, readings), grid.wrong(floor, end, after, readings)
+    for a, z in skip:
+        wrong_before[a - floor:z - floor] = wrong_after[a - floor:z - floor] = False
+    wrong_before, wrong_after = np.flatnonzero(wrong_before), np.flatnonzero(wrong_after)
     p = floor + int(wrong_before[0]) if len(wrong_before) else end  # c <= p
     b = floor + int(wrong_after[-1]) if len(wrong_after) else floor - 1  # every frame after b at `after`
     if after < before:
@@ -391,7 +425,14 @@ def _shift_record(grid: _Grid, before: int, after: int, cut: tuple[int, int]) ->
             candidates.append({"index": v, "key": key, "first": int(a), "last": int(z), "place": place,
                                "at_end": bool(lo <= tail <= hi)})
     return {"frames": int(after - before), "shift": int(after), "first": int(first), "last": int(last),
-            "candidates": candidates, "holder": None, "videos_after": 0}
+            "candidates": candidates, "holders": [], "videos_after": 0}
+
+
+def _held(entry: dict, v: int) -> str:
+    """Video v holds some of the frames of shift ``entry``: note it there, and say its kind."""
+    entry["holders"].append(v)
+    at_end = any(c["index"] == v and c["at_end"] for c in entry["candidates"])
+    return "truncated_16" if at_end and entry["frames"] == -FRAMES_PER_SNIPPET else "other"
 
 
 def _compare(grid: _Grid, truncated, max_shift: int, align: bool) -> tuple[list, list, dict]:
@@ -411,22 +452,27 @@ def _compare(grid: _Grid, truncated, max_shift: int, align: bool) -> tuple[list,
         n = end - start
         wrong = grid.wrong(start, end, shift)
         read_at, kind = shift, None  # the shift its frames are read at, which defect
-        if wrong.any():
+        last = shifts[-1] if shifts else None
+        if wrong.any() and last is not None and last["first"] <= start <= last["last"] and not (
+                np.flatnonzero(wrong) + start > last["last"]).any():
+            kind = _held(last, v)  # the previous cut also took (or put) frames of this video
+        elif wrong.any():
             kind = (_kind(found, record, n, start + shift, int(truncated[v]) if truncated is not None else None)
                     if start + shift >= 0 else "other")
             if align:  # an off-by-one reading moves no video: a shift only for the length still unexplained
                 only = length_diff if kind == "off_by_one" else None
-                cut, after = _resync(grid, v, shift, floor, length_diff, max_shift, only)
+                cut, after, own = _resync(grid, v, shift, floor, length_diff, max_shift, only)
                 if cut is not None:
                     entry = _shift_record(grid, shift, after, cut)
                     shifts.append(entry)
                     shift, floor = after, entry["last"] + 1
-                    if grid.matches(start, end, shift):  # found whole at the new shift
-                        read_at, kind = shift, None
-                    else:  # it holds the cut: its own frames are missing or added
-                        at_end = any(c["index"] == v and c["at_end"] for c in entry["candidates"])
-                        kind = "truncated_16" if at_end and entry["frames"] == -FRAMES_PER_SNIPPET else "other"
-                        entry["holder"] = v
+                    reading = grid.fits(v, shift)
+                    if reading is not None:  # found whole at the new shift (read off by one: its own defect)
+                        read_at, kind = shift, None if reading == (0, 0) else "off_by_one"
+                        wrong = grid.wrong(start, end, shift)
+                    elif own == (0, 0) or grid.fits(v, read_at) is None:  # its own frames are missing or added
+                        kind = _held(entry, v)
+                    # else: read off by one and whole at the old shift, the cut after its frames
         row = per_class.setdefault(record.label, {"videos": 0, "expected": 0, "found": 0})
         row["videos"] += 1
         row["expected"] += int(grid.expected[start:end].sum())
@@ -442,47 +488,86 @@ def _compare(grid: _Grid, truncated, max_shift: int, align: bool) -> tuple[list,
     return differing, shifts, per_class
 
 
-def _resync(grid: _Grid, v: int, shift: int, floor: int, length_diff: int, max_shift: int,
-            only: int | None = None) -> tuple[tuple[int, int] | None, int]:
-    """For video v, which differs at ``shift``: a new shift and the cut range (see :func:`_cut`)
-    when one cut explains the frames from ``floor`` to the end of the next annotated video with
-    an event after v; ``(None, shift)`` when none does.
+#: Videos after a shift's cut with defects of their own (found at neither shift, under any
+#: reading) passed over while looking for one that confirms the new shift.
+MAX_PASSED = 2
 
-    A new shift is accepted when v is found whole at it (the cut lies before v, or at its
-    start), or v is not but the videos after it are (v holds the cut), and the labels back it
-    (an event in the frames it explains, or the array's end lines up). Tried first: the shift
-    that explains the whole remaining length difference, then the nearest; never one further
-    than that difference plus ``max_shift`` (that would need another shift back). ``only``: try
-    that shift alone."""
+
+def _confirm(grid: _Grid, v: int, shift: int, after: int, length_diff: int, lost_until: int, strict: bool):
+    """Whether the videos after v back the new shift ``after``: ``(end, passed, readings)``, the
+    end of the first annotated video found at ``after`` and not at ``shift`` (or of the list,
+    when the array's end lines up with ``after``), the ``[lo, hi)`` frames of the videos passed
+    over because they are found at neither, and ``{video: reading}`` of the videos found at
+    ``after`` only when read off by one. None when a video is found at ``shift`` and not at
+    ``after``, or more than :data:`MAX_PASSED` (``strict``: any) are found at neither. Videos
+    found at both say nothing, nor do the ones that start before expected frame ``lost_until``
+    (the cut may have taken them)."""
+    passed, readings = [], {}
+    for u in range(v + 1, len(grid.keys)):
+        start, end = grid.video(u)
+        if grid.keys[u] not in grid.records or start < lost_until:
+            continue
+        at_after, at_shift = grid.fits(u, after), grid.fits(u, shift)
+        if at_after not in (None, (0, 0)):
+            readings[u] = at_after
+        if at_after is not None and at_shift is None:
+            return end, passed, readings
+        if at_shift is not None and at_after is None:
+            return None
+        if at_after is None:
+            passed.append((start, end))
+            if strict or len(passed) > MAX_PASSED:
+                return None
+    return (int(grid.offsets[-1]), passed, readings) if after == length_diff else None
+
+
+def _resync(grid: _Grid, v: int, shift: int, floor: int, length_diff: int, max_shift: int,
+            only: int | None = None) -> tuple[tuple[int, int] | None, int, tuple[int, int]]:
+    """For video v, which differs at ``shift``: the cut range (see :func:`_cut`), the new shift
+    and the reading of v's labels under which one cut explains the frames from ``floor`` on;
+    ``(None, shift, (0, 0))`` when none does.
+
+    A new shift is accepted when the videos after v back it (:func:`_confirm`) and one cut
+    explains every frame from ``floor`` to the end of the video that backs it (v itself found
+    whole at the new shift, or holding the cut, or sharing it with its neighbours; a video read
+    off by one is compared under that reading). Tried: the shifts at which v, or the next
+    annotated video with an event, is found under some reading; first the one that explains the
+    whole remaining length difference, then the nearest; never one further than that
+    difference plus ``max_shift`` (that would need another shift back). ``only``: try that
+    shift alone, and pass over no video with a defect of its own (v, read off by one, has one
+    already)."""
     start, end = grid.video(v)
-    stop = grid.region_end(v + 1)
-    after_v = stop > end and not grid.matches(end, stop, shift)  # the videos after v are not where expected
-    w = int(np.searchsorted(grid.offsets, stop)) - 1  # the video that ends the region
-    w_start, w_end = grid.video(w)
+    lo = max(start, floor)
+    first_wrong = lo + int(np.argmax(grid.wrong(lo, end, shift)))  # the cut is not later than this frame
+    later = next((u for u in range(v + 1, len(grid.keys)) if grid.keys[u] in grid.records
+                  and grid.expected[slice(*grid.video(u))].any()), None)  # the next video with an event
     if only is not None:
         tries = [only] if only != shift else []
     else:
         reach = abs(length_diff - shift) + max_shift
         candidates = set(range(shift - max_shift, shift + max_shift + 1))
-        for u in {v, w}:
-            u_start, u_end = grid.video(u)
-            expected = grid.expected[u_start:u_end]
-            candidates |= _shift_candidates(grid.found, expected, u_start, u, length_diff, max_shift)
+        for u in (v, later):
+            if u is not None:
+                u_start, u_end = grid.video(u)
+                expected = grid.expected[u_start:u_end]
+                candidates |= _shift_candidates(grid.found, expected, u_start, u, length_diff, max_shift)
         tries = sorted((s for s in candidates if s != shift and abs(s - shift) <= reach),
                        key=lambda s: (s != length_diff, abs(s - shift), s))
     for after in tries:
-        if grid.matches(start, end, after):  # v whole at the new shift
-            lo = start
-        elif after_v and grid.matches(w_start, w_end, after):  # v holds the cut
-            lo = end
-        else:
+        if after != length_diff and not any(u is not None and grid.fits(u, after) is not None for u in (v, later)):
+            continue  # neither v nor the next video with an event is there: no evidence for it
+        backing = _confirm(grid, v, shift, after, length_diff, first_wrong + max(shift - after, 0), only is not None)
+        if backing is None:
             continue
-        backed = bool((grid.expected[lo:stop] & grid.known[lo:stop]).any()) or after == length_diff
-        if backed and grid.matches(lo, stop, after):
-            cut = _cut(grid, floor, stop, shift, after)
-            if cut is not None:
-                return cut, after
-    return None, shift
+        stop, passed, readings = backing
+        own = grid.fits(v, after) or grid.fits(v, shift)  # v's reading; any, if it holds the cut
+        for reading in [own] if own is not None else [(0, 0), *OFF_BY_ONE]:
+            readings[v] = reading  # found under one reading, v is read so (like the videos around it)
+            for skip in ([], passed) if passed else ([],):  # the passed videos may share the cut: first
+                cut = _cut(grid, floor, stop, shift, after, skip, readings)
+                if cut is not None:
+                    return cut, after, reading
+    return None, shift, (0, 0)
 
 
 def _shift_candidates(found, expected, start: int, index: int, length_diff: int, max_shift: int) -> set[int]:
@@ -521,7 +606,15 @@ def _shift_finding(record: dict) -> str:
     k, missing = abs(record["frames"]), record["frames"] < 0
     where = [_where(c, missing) for c in record["candidates"]]
     text = f"shift: {k:,} frame{'s' * (k != 1)} {'missing' if missing else 'added'}"
-    text += f", {where[0]}" if len(where) == 1 else f", {' or '.join(where)}; the labels cannot tell which"
+    holders = [c["key"] for c in record["candidates"] if c["index"] in record["holders"]]
+    if len(where) == 1:
+        text += f", {where[0]}"
+    elif len(holders) == len(where):  # every placement takes frames of each of them
+        text += f", across {' and '.join(w.removeprefix('at ').removeprefix('in ') for w in where)}"
+    else:
+        text += f", {' or '.join(where)}; the labels cannot tell which"
+        if holders:
+            text += f" ({' and '.join(holders)} in any case)"
     n = record["videos_after"]
     if n:
         text += (f"; the {n} later video{'s' * (n != 1)} {'are' if n != 1 else 'is'} found {k:,} frames "
@@ -544,8 +637,15 @@ def _findings(report: dict, all_truncated: bool) -> list[str]:
     if report["order_differs"]:
         which = "the annotation file's" if report["order_matches"] == "annotations" else "sorted (by name)"
         out.append(f"order: the array follows the videos in {which} order, not the list's")
-    out += [_shift_finding(s) for s in shifts]
-    named = {s["holder"] for s in shifts}
+    if len(shifts) <= MAX_SHIFT_LINES:
+        out += [_shift_finding(s) for s in shifts]
+    else:  # many places: not one defect each, but one line per place would drown the others
+        out += [_shift_finding(s) for s in shifts[:MAX_SHIFT_LINES - 1]]
+        rest = shifts[MAX_SHIFT_LINES - 1:]
+        out.append(f"shift: {len(rest)} more places where frames are missing or added "
+                   f"({sum(s['frames'] for s in rest):+,} frames in all), from {rest[0]['candidates'][0]['key']} "
+                   f"to {rest[-1]['candidates'][-1]['key']}; the report's shifts (--json) list each")
+    named = {v for s in shifts for v in s["holders"]}
     rest = [d for d in report["videos_differing"] if d["index"] not in named]  # a holder is in its shift's line
     if rest:
         kinds = ", ".join(f"{k} {n}" for k in KINDS if (n := sum(d["kind"] == k for d in rest)))

@@ -144,7 +144,7 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
     rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and MIL's Spearman rho."""
     import matplotlib.pyplot as plt
 
-    # 12 in wide: at the README's full width (~880 px) its 9 pt cell text stays about 10 px high
+    # 12 in wide: at the README's width (~880 px) its 9 pt cell text stays about 10 px high
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), sharey=True, layout="constrained")
     panels = (("mean_class_auc", f"CB-MIL β={beta:g} − MIL,\nmean over classes (pp)"),
               ("rare_third_auc", f"CB-MIL β={beta:g} − MIL,\nrarest third of classes (pp)"),

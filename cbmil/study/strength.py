@@ -74,7 +74,7 @@ def figure(rows: list[dict], label: str):
 
     labels = list(dict.fromkeys(r["setting"] for r in rows))
     styles = list(zip(plots.PALETTE, "os^D"))
-    # 10.5 in wide: legible at the README's full width (~880 px); the legend below the panels
+    # 10.5 in wide: legible at the README's width (~880 px); the legend below the panels
     fig, axes = plt.subplots(1, len(METRICS), figsize=(10.5, 4.2), layout="constrained")
     for ax, (key, name) in zip(axes, METRICS):
         for setting, (colour, marker) in zip(labels, styles):
