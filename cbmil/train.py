@@ -263,6 +263,22 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
+def _stacked_bags(worlds: Sequence[VADDataset]) -> np.ndarray | None:
+    """The one float32 array ``[W, N, C, 32, D]`` whose slices ``[w]`` are the worlds' training
+    bags (as :func:`cbmil.study.reproduction.synthetic_worlds` lays them out), or None."""
+    first = worlds[0].train_bags
+    base = first.base if isinstance(first, np.ndarray) else None
+    if (base is None or type(base) is not np.ndarray or base.dtype != np.float32 or not base.flags.c_contiguous
+            or base.shape != (len(worlds),) + first.shape):
+        return None
+    for w, world in enumerate(worlds):
+        bags = world.train_bags
+        if not (isinstance(bags, np.ndarray) and bags.base is base and bags.shape == first.shape
+                and bags.__array_interface__["data"][0] == base[w].__array_interface__["data"][0]):
+            return None
+    return base
+
+
 def _shares_bags(world: VADDataset, copy: torch.Tensor) -> bool:
     """Whether ``world.train_bags`` can be replaced by a view of the trainer's ``copy``: an
     in-memory float32 array (not a memory-mapped cache) equal in shape, the copy on the CPU."""
@@ -313,9 +329,14 @@ class Trainer:
         # [W, N, C, 32, D] (W = 1 world, or one per seed), read into memory world by world
         first = self.data.train_bags
         n_crops = 1 if config.crop == "mean" else first.shape[1]
-        self.bags = torch.empty((len(self.worlds), first.shape[0], n_crops) + first.shape[2:],
-                                dtype=DTYPES[settings.precision], device=self.device)
-        for w, world in enumerate(self.worlds):
+        stacked = _stacked_bags(self.worlds) if (
+            self.device.type == "cpu" and settings.precision == "fp32" and config.crop == "random") else None
+        if stacked is not None:  # the worlds' bags already lie in one [W, N, C, 32, D] array: no copy
+            self.bags = torch.from_numpy(stacked)
+        else:
+            self.bags = torch.empty((len(self.worlds), first.shape[0], n_crops) + first.shape[2:],
+                                    dtype=DTYPES[settings.precision], device=self.device)
+        for w, world in enumerate(self.worlds if stacked is None else ()):
             with warnings.catch_warnings():  # a read-only memmap (the prepared cache): only read, then copied
                 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
                 bags = torch.from_numpy(np.asarray(world.train_bags, dtype=np.float32))

@@ -147,6 +147,24 @@ def test_a_video_that_ends_in_an_event_and_loses_its_last_16_frames_is_named_alo
     assert len(_lines(report, "shift:")) == 1 and _lines(report, "videos:") == []
 
 
+@pytest.mark.parametrize("reading", [(0, -1), (-1, -1)])
+def test_a_cut_in_an_array_read_off_by_one_throughout_is_still_one_shift(official, reading):
+    """Every video read with an exclusive end, or 1-based, and Explosion007 cut by 16 frames: the
+    off-by-one videos are compared under their reading on both sides of the cut."""
+    keys, off, records, counts = official["keys"], official["offsets"], official["records"], official["counts"]
+    v = keys.index(AMBIGUOUS)
+    gt = np.concatenate([gtm._labels(records[k].intervals, 16 * t, *reading) for k, t in zip(keys, counts)])
+    report = _audit(official, _drop(gt, off[v + 1] - 16))
+    [shift] = report["shifts"]
+    assert [c["key"] for c in shift["candidates"]] == [AMBIGUOUS, NEXT] and shift["holders"] == []
+    assert shift["frames"] == -16 and shift["videos_after"] == len(keys) - (v + 2)
+    moved = [i for i, (k, t) in enumerate(zip(keys, counts))  # the videos whose labels the reading changes
+             if not np.array_equal(gtm._labels(records[k].intervals, 16 * t, *reading),
+                                   gtm._labels(records[k].intervals, 16 * t))]
+    assert len(moved) > 100 and [d["index"] for d in report["videos_differing"]] == moved
+    assert report["differing_by_kind"] == {"truncated_16": 0, "off_by_one": len(moved), "other": 0}
+
+
 def test_two_cuts_and_an_off_by_one_video_are_three_findings(official):
     keys, gt, off, records = official["keys"], official["gt"], official["offsets"], official["records"]
     u, v = _tail_anomalous(official), keys.index(AMBIGUOUS)
@@ -220,7 +238,7 @@ def test_16_frames_cut_anywhere_are_one_shift_whose_range_holds_them(world, data
     # the videos listed as differing are the ones that lose frames wherever the cut lies, or,
     # where the lost frames make a candidate look read off by one (an event's first or last
     # frame among them), that candidate
-    candidates = {c["index"] for c in shift["candidates"]}
+    candidates = {x["index"] for x in shift["candidates"]}
     assert set(shift["holders"]) <= candidates
     assert {d["index"] for d in report["videos_differing"]} - set(shift["holders"]) <= candidates
     assert all(d["kind"] == "off_by_one" for d in report["videos_differing"] if d["index"] not in shift["holders"])

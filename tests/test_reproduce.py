@@ -150,11 +150,12 @@ def test_tables_rebuild_from_runs_json(world_study, tmp_path):
                           "--figures", "none"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert (out / "table1_per_class.md").read_text() == paths["table1_md"].read_text()
-    assert not (out / "runs.json").exists()
-    assert json.loads(paths["runs"].read_text())["verdicts"] == verdicts  # brought up to date in place
+    assert json.loads((out / "runs.json").read_text())["verdicts"] == verdicts  # brought up to date in out
+    assert "verdicts" not in json.loads(paths["runs"].read_text())  # the file it was rebuilt from is untouched
     from cbmil import cli
     assert cli.main(["tables", str(paths["runs"])]) == 0  # tables and figures default to the folder of runs.json
     assert (tmp_path / "a" / "reproduce_change_vs_beta.png").is_file()
+    assert json.loads(paths["runs"].read_text())["verdicts"] == verdicts  # by default in place
 
 
 def test_tables_rebuild_from_a_runs_json_written_before_v2(world_study, tmp_path):

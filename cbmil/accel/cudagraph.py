@@ -1,4 +1,4 @@
-"""The training step replayed as one CUDA graph (``TrainConfig(cuda_graph=True)``, ``--cuda-graph``).
+"""The training step replayed as one CUDA graph (``RunSettings(cuda_graph=True)``, ``--cuda-graph``).
 
 On a GPU a step of the kit is small kernels launched one by one from Python: the 25-model step
 of the main job is ~200 GFLOP, a fraction of a millisecond on an H100/H200-class GPU, but costs

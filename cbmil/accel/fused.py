@@ -1,5 +1,5 @@
 """The training pass of a :class:`~cbmil.model.ScorerBank` with its backward written out
-(``TrainConfig(fused=True)``, ``--fused``): one way to shrink what a step costs beside its two
+(``RunSettings(fused=True)``, ``--fused``): one way to shrink what a step costs beside its two
 layer-1 products.
 
 The reference is autograd through :meth:`ScorerBank.forward <cbmil.model.ScorerBank.forward>`:

@@ -18,8 +18,9 @@ longer shrinks after a peak (0.3 GB higher on the main job: freed blocks are reu
 returned). The arithmetic is untouched: scores are bit-identical either way
 (tested). It is a no-op (returns ``False``) where the C library is not glibc.
 
-``TrainConfig(keep_memory=True)`` (the default) calls it when a :class:`~cbmil.train.Trainer`
-is built for a CPU device; ``--release-memory`` on the command line leaves glibc's defaults.
+It is applied explicitly, never by building a :class:`~cbmil.train.Trainer`: the command line
+calls it before training on a CPU (``--release-memory`` leaves glibc's defaults), and the study
+functions do with ``keep_memory=True``.
 """
 
 from __future__ import annotations

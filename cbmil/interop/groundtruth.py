@@ -14,7 +14,9 @@ Public code bases (RTFM, DeepMIL, MGFN, UR-DMU, ...) evaluate against one frame-
   falls in an event, or the next video starts with one) exactly that video is named, and
   listed as differing (kind ``truncated_16`` when the frames can be its last 16, else
   ``other``). The videos after the cut are compared at the new shift, so the one defect is not
-  counted again for each of them;
+  counted again for each of them; videos read off by one are compared under that reading, so a
+  cut in an array read off by one throughout is one shift too. More than
+  :data:`MAX_SHIFT_LINES` shifts are summed up in one line (the report lists each);
 * every video counted as ``16 * (T - 1)`` frames (each one kind ``truncated_16``);
 * the annotation read off by one: exclusive end, 1-based frame numbers (kind ``off_by_one``);
 * whole classes labelled normal (``classes_without_anomalies``);
@@ -211,16 +213,18 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
     content check (their frames match anything).
 
     Videos are compared at a running shift (frames to add to the expected offset, ``16 * T``
-    frames per video; 0 at the start). A video that differs at the current shift, is not an
-    off-by-one reading, and is found whole at another shift, or is followed by videos found at
-    another shift, may mark a length-changing *shift*: frames missing from, or added to, the
-    array at one place. The shift is accepted when one cut explains every frame from the end of
-    the previous defect up to the next annotated video with an event after it (frames before the
-    cut at the old shift, after it at the new one); the range of cut positions the labels allow
-    names the videos where the frames can lie (a stretch of equal labels across a boundary
-    leaves both videos), and the later videos are compared at the new shift. Not done when the
-    whole array uses ``16 * (T - 1)`` frames per video, nor when the array is another order of
-    the listed videos.
+    frames per video; 0 at the start). A video that differs at the current shift may mark a
+    length-changing *shift*: frames missing from, or added to, the array at one place. The new
+    shift must be backed by the first later video found at it and not at the old one (or by
+    the array's end), and one cut must explain every frame from the end of the previous defect
+    to there (frames before the cut at the old shift, after it at the new one; videos read off
+    by one are compared under that reading, up to :data:`MAX_PASSED` videos with defects of
+    their own are passed over). The shift that explains the remaining length difference is
+    tried first. The range of cut positions the labels allow names the videos where the frames
+    can lie (a stretch of equal labels across a boundary leaves both videos), and the later
+    videos are compared at the new shift. An off-by-one reading of a video is its own defect,
+    not a shift of one frame. Not done when the whole array uses ``16 * (T - 1)`` frames per
+    video, nor when the array is another order of the listed videos.
 
     Parameters
     ----------
@@ -501,15 +505,18 @@ def _confirm(grid: _Grid, v: int, shift: int, after: int, length_diff: int, lost
     ``after`` only when read off by one. None when a video is found at ``shift`` and not at
     ``after``, or more than :data:`MAX_PASSED` (``strict``: any) are found at neither. Videos
     found at both say nothing, nor do the ones that start before expected frame ``lost_until``
-    (the cut may have taken them)."""
+    (the cut may have taken them; their reading at ``after`` is noted all the same)."""
     passed, readings = [], {}
     for u in range(v + 1, len(grid.keys)):
         start, end = grid.video(u)
-        if grid.keys[u] not in grid.records or start < lost_until:
+        if grid.keys[u] not in grid.records:
             continue
-        at_after, at_shift = grid.fits(u, after), grid.fits(u, shift)
+        at_after = grid.fits(u, after)
         if at_after not in (None, (0, 0)):
-            readings[u] = at_after
+            readings[u] = at_after  # how to read it in the cut check, in the lost zone too
+        if start < lost_until:
+            continue
+        at_shift = grid.fits(u, shift)
         if at_after is not None and at_shift is None:
             return end, passed, readings
         if at_shift is not None and at_after is None:
@@ -537,8 +544,8 @@ def _resync(grid: _Grid, v: int, shift: int, floor: int, length_diff: int, max_s
     shift alone, and pass over no video with a defect of its own (v, read off by one, has one
     already)."""
     start, end = grid.video(v)
-    lo = max(start, floor)
-    first_wrong = lo + int(np.argmax(grid.wrong(lo, end, shift)))  # the cut is not later than this frame
+    floor = min(floor, start)  # a previous cut's range may reach past v's start
+    first_wrong = start + int(np.argmax(grid.wrong(start, end, shift)))  # the cut is not later than this frame
     later = next((u for u in range(v + 1, len(grid.keys)) if grid.keys[u] in grid.records
                   and grid.expected[slice(*grid.video(u))].any()), None)  # the next video with an event
     if only is not None:

@@ -7,7 +7,7 @@
 * :func:`read_video_features` reads one video's feature file in any layout of
   :mod:`cbmil.data.features`; :func:`score_video` scores its snippets (mean over crops of the crop
   scores, as :func:`cbmil.train.score_snippets` does).
-* :func:`main` is ``cbmil score``: the scores of one video drawn as a timeline, annotated events
+* :func:`score_one_video` is ``cbmil score``: the scores of one video drawn as a timeline, annotated events
   shaded, optionally printed as JSON.
 
 The models file holds plain tensors, dicts, lists, strings and numbers only, so it loads with

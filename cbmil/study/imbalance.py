@@ -143,39 +143,39 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
     """Three heat maps over (imbalance, overlap): CB-MIL - MIL on the mean over classes and on the
     rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and MIL's Spearman rho."""
     import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
 
+    table = pd.DataFrame(cells)
+    table = table[table["beta"] == beta].set_index(["imbalance", "overlap"])
+    cell = lambda column: table[column].unstack("overlap").reindex(index=list(levels), columns=list(overlaps))
     # 12 in wide: at the README's width (~880 px) its 9 pt cell text stays about 10 px high
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), sharey=True, layout="constrained")
     panels = (("mean_class_auc", f"CB-MIL β={beta:g} − MIL,\nmean over classes (pp)"),
               ("rare_third_auc", f"CB-MIL β={beta:g} − MIL,\nrarest third of classes (pp)"),
               ("mil_spearman_rho", "MIL: Spearman ρ of per-class AUC\nvs training count"))
-    by_cell = {(r["imbalance"], r["overlap"]): r for r in cells if r["beta"] == beta}
     for ax, (key, title) in zip(axes, panels):
-        grid = np.full((len(levels), len(overlaps)), np.nan)
-        text = [["" for _ in overlaps] for _ in levels]
-        for i, level in enumerate(levels):
-            for j, overlap in enumerate(overlaps):
-                r = by_cell[(level, overlap)]
-                if key == "mil_spearman_rho":
-                    grid[i, j] = r[key]
-                    text[i][j] = "n/a" if math.isnan(r[key]) else f"{r[key]:+.2f}\np={r['mil_spearman_p']:.2f}"
-                else:
-                    grid[i, j] = r[f"{key}_diff"]
-                    star = "*" if r[f"{key}_excludes_0_holm"] else ""
-                    text[i][j] = f"{r[f'{key}_diff']:+.2f}{star}\n[{r[f'{key}_ci_low']:+.1f}, {r[f'{key}_ci_high']:+.1f}]"
-        limit = 1.0 if key == "mil_spearman_rho" else max(0.5, float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1)
-        image = ax.imshow(grid, cmap="PuOr_r", vmin=-limit, vmax=limit, aspect="auto")
-        for i in range(len(levels)):
-            for j in range(len(overlaps)):
-                value = grid[i, j]
-                dark = np.isfinite(value) and abs(value) > 0.6 * limit
-                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=9, color="white" if dark else "black")
-        ax.set_xticks(range(len(overlaps)), [f"{o:g}" for o in overlaps])
+        if key == "mil_spearman_rho":
+            grid, p = cell(key), cell("mil_spearman_p")
+            text = np.vectorize(lambda rho, pv: "n/a" if math.isnan(rho) else f"{rho:+.2f}\np={pv:.2f}")(grid, p)
+            limit = 1.0
+        else:
+            grid = cell(f"{key}_diff")
+            star = cell(f"{key}_excludes_0_holm").map(lambda holm: "*" if holm else "")
+            text = (grid.map(lambda d: f"{d:+.2f}") + star + cell(f"{key}_ci_low").map(lambda lo: f"\n[{lo:+.1f}, ")
+                    + cell(f"{key}_ci_high").map(lambda hi: f"{hi:+.1f}]")).to_numpy()
+            limit = max(0.5, float(np.nanmax(np.abs(grid.to_numpy()))) if np.isfinite(grid.to_numpy()).any() else 1)
+        sns.heatmap(grid, ax=ax, cmap="PuOr_r", vmin=-limit, vmax=limit, annot=text, fmt="",
+                    annot_kws={"fontsize": 9}, cbar_kws={"shrink": 0.8, "pad": 0.02})
+        for i, j in np.argwhere(~np.isfinite(grid.to_numpy(dtype=float))):  # seaborn leaves undefined cells blank
+            ax.text(j + 0.5, i + 0.5, text[i, j] if text[i, j] else "n/a", ha="center", va="center", fontsize=9)
+        ax.set_xticks(np.arange(len(overlaps)) + 0.5, [f"{o:g}" for o in overlaps])
         ax.set_xlabel("overlap of class evidence")
+        ax.set_ylabel("")
         ax.set_title(title, fontsize=10)
-        fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02)
-    axes[0].set_yticks(range(len(levels)), [f"{lv}\n(max/min {by_cell[(lv, overlaps[0])]['max_min_ratio']:.0f})"
-                                            for lv in levels])
+    ratios = cell("max_min_ratio")[overlaps[0]]
+    axes[0].set_yticks(np.arange(len(levels)) + 0.5, [f"{lv}\n(max/min {ratios[lv]:.0f})" for lv in levels],
+                       rotation=0)
     axes[0].set_ylabel("training-split imbalance")
     fig.suptitle(label, fontsize=10)
     return fig

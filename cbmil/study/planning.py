@@ -1,8 +1,8 @@
 """``cbmil plan-seeds``: how many paired seeds a study needs to resolve a difference.
 
-A CB-MIL vs MIL comparison is a paired t-test over seeds (:func:`cbmil.eval.metrics.paired_difference`).
+A CB-MIL vs MIL comparison is a paired t-test over seeds (:func:`cbmil.eval.stats.paired_difference`).
 Given the standard deviation SD of the per-seed differences and the true difference DELTA one
-wants to detect, :func:`cbmil.eval.metrics.seeds_needed` finds the smallest number of seeds whose
+wants to detect, :func:`cbmil.eval.stats.seeds_needed` finds the smallest number of seeds whose
 two-sided test at level alpha has at least the requested power (exact, noncentral t).
 
 ``--runs runs.json`` takes SD from a finished study (``cbmil reproduce``): for every CB-MIL variant

@@ -10,7 +10,7 @@ So a seed is one replicate of (world, initial weights, batches, dropout masks).
 
 Uncertainty: for each metric, mean and sample std over seeds; for a CB-MIL variant, the
 per-seed difference to MIL *of the same seed* (same world, initial weights, batches and dropout
-masks), with a paired Student-t 95 % interval (:func:`cbmil.eval.metrics.paired_difference`). A
+masks), with a paired Student-t 95 % interval (:func:`cbmil.eval.stats.paired_difference`). A
 difference "exceeds seed noise" when that interval excludes 0. With a world per seed the
 interval covers the draw of the world as well as the training randomness.
 
@@ -58,27 +58,40 @@ class Study:
     is the ``[M, S]`` array when all models share one world, else None.
     """
 
-    def __init__(self, trainer: Trainer, results: list[dict], label: str, world_scores: list[np.ndarray]):
-        self.trainer, self.label, self.world_scores = trainer, label, list(world_scores)
+    def __init__(self, *, label: str, design: str, variants: Sequence, seeds: Sequence[int],
+                 train_counts: dict, test_counts: dict, model_names: Sequence[str], results: list[dict],
+                 seed_worlds: Sequence[int], history: dict | None = None, eval_every: int = 0,
+                 trainer: Trainer | None = None, world_scores: Sequence[np.ndarray] = (),
+                 record: dict | None = None):
+        self.label, self.design, self.variants, self.seeds = label, design, list(variants), list(seeds)
+        self.train_counts, self.test_counts = dict(train_counts), dict(test_counts)
+        self.model_names, self.history, self.eval_every = list(model_names), history or {}, eval_every
+        self.trainer, self.world_scores, self.record = trainer, list(world_scores), record
+        self.worlds = trainer.worlds if trainer is not None else []
         self.snippet_scores = self.world_scores[0] if len(self.world_scores) == 1 else None
-        self.variants, self.seeds, self.worlds = trainer.variants, trainer.seeds, trainer.worlds
-        self.design = "one world per seed" if len(self.worlds) > 1 else "one world for every seed"
-        self.train_counts, self.test_counts = trainer.data.counts("train"), trainer.data.counts("test")
-        self.model_names, self.history = trainer.model_names, trainer.history
-        self.eval_every = trainer.settings.eval_every
-        self.paths, self.seconds, self.data_seconds = {}, trainer.seconds, 0.0
-        self._set_results(results, list(range(len(self.seeds))) if len(self.worlds) > 1 else [0] * len(self.seeds))
+        self.paths, self.data_seconds = {}, 0.0
+        self.seconds = trainer.seconds if trainer is not None else (record or {}).get("train_seconds", 0.0)
+        self._set_results(results, seed_worlds)
+
+    @classmethod
+    def from_trainer(cls, trainer: Trainer, results: list[dict], label: str,
+                     world_scores: Sequence[np.ndarray]) -> "Study":
+        """The study of a trained grid: ``results`` as :func:`cbmil.train.evaluate_bank` returns them."""
+        many = len(trainer.worlds) > 1
+        return cls(label=label, design="one world per seed" if many else "one world for every seed",
+                   variants=trainer.variants, seeds=trainer.seeds, train_counts=trainer.data.counts("train"),
+                   test_counts=trainer.data.counts("test"), model_names=trainer.model_names, results=results,
+                   seed_worlds=list(range(len(trainer.seeds))) if many else [0] * len(trainer.seeds),
+                   history=trainer.history, eval_every=trainer.settings.eval_every, trainer=trainer,
+                   world_scores=world_scores)
 
     @classmethod
     def from_runs(cls, runs: dict) -> "Study":
         """The tables of a finished study from its ``runs.json`` (no models, no scores): what
         ``cbmil tables`` uses to rebuild tables and figures after a change in the statistics."""
         from cbmil.train import Variant
-        study = cls.__new__(cls)
-        study.trainer, study.worlds, study.world_scores, study.snippet_scores = None, None, [], None
-        study.label, study.design = runs["label"], runs.get("design", "one world for every seed")
-        study.variants = [Variant(**v) for v in runs["variants"]]
-        study.seeds = list(runs["seeds"])
+        variants = [Variant(**v) for v in runs["variants"]]
+        seeds = list(runs["seeds"])
         counts = runs.get("counts")
         if counts is None:  # written before runs.json carried its counts: synthetic data has them in its config
             config = runs.get("data", {}).get("config", {})
@@ -86,16 +99,15 @@ class Study:
                 raise ValueError("runs.json carries no per-class video counts (a study of a cache written before "
                                  "v2); re-run `cbmil reproduce` to rebuild its tables")
             counts = {split: config[f"{split}_counts"] for split in ("train", "test")}
-        study.train_counts, study.test_counts = dict(counts["train"]), dict(counts["test"])
         by = {(r["seed"], r["method"]): r for r in runs["runs"]}
-        ordered = [by[(s, v.name)] for s in study.seeds for v in study.variants]
-        study.model_names = [r.get("model", f"{r['method']} / seed {r['seed']}") for r in ordered]
-        study.history = runs.get("history", {})
+        ordered = [by[(s, v.name)] for s in seeds for v in variants]
         # eval_every moved from "config" to "settings" (a runs.json written before v2 has it in config)
-        study.eval_every = runs.get("settings", runs.get("config", {})).get("eval_every", 0)
-        study.paths, study.seconds, study.data_seconds = {}, runs.get("train_seconds", 0.0), 0.0
-        study._set_results(ordered, [r.get("world", 0) for r in ordered[::len(study.variants)]])
-        return study
+        eval_every = runs.get("settings", runs.get("config", {})).get("eval_every", 0)
+        return cls(label=runs["label"], design=runs.get("design", "one world for every seed"), variants=variants,
+                   seeds=seeds, train_counts=counts["train"], test_counts=counts["test"],
+                   model_names=[r.get("model", f"{r['method']} / seed {r['seed']}") for r in ordered],
+                   results=ordered, seed_worlds=[r.get("world", 0) for r in ordered[::len(variants)]],
+                   history=runs.get("history", {}), eval_every=eval_every, record=runs)
 
     def _set_results(self, results: list[dict], worlds: Sequence[int] | None = None) -> None:
         """``results``: the per-model dicts of :func:`cbmil.train.evaluate_bank`, model ``s * V + v``;
@@ -242,7 +254,10 @@ class Study:
         return out
 
     def runs(self) -> dict:
-        """Every per-seed number, the full configuration and where it ran (``runs.json``)."""
+        """Every per-seed number, the full configuration and where it ran (``runs.json``); for a
+        study rebuilt from a ``runs.json``, that record with its verdicts brought up to date."""
+        if self.trainer is None:
+            return dict(self.record or {}, verdicts=self.verdicts())
         t = self.trainer
         world_of = (lambda i: i) if len(self.worlds) > 1 else (lambda i: 0)
         return {
@@ -347,13 +362,23 @@ def run_study(data: VADDataset | list[VADDataset], betas=paper.BETAS, seeds=(0, 
     trainer = Trainer(data, paper_variants(betas), seeds, config, settings).run()
     scores = score_bank(trainer.bank, trainer.worlds)
     results = evaluate_bank(trainer.bank, trainer.worlds, trainer.settings.protocol, snippet_scores=scores)
-    return Study(trainer, results, label, scores)
+    return Study.from_trainer(trainer, results, label, scores)
 
 
 def synthetic_worlds(preset: str, seeds, **overrides) -> list[VADDataset]:
-    """One synthetic world per seed: ``make_dataset(preset, seed=s, **overrides)`` for each s."""
+    """One synthetic world per seed: ``make_dataset(preset, seed=s, **overrides)`` for each s, their
+    training bags laid out as slices of one ``[W, N, 1, 32, D]`` array, so that a CPU
+    :class:`~cbmil.train.Trainer` in fp32 trains on them without a copy."""
     from cbmil.data.synthetic import make_dataset
-    return [make_dataset(preset, seed=int(s), **overrides) for s in seeds]
+    worlds, stacked = [], None
+    for i, seed in enumerate(seeds):
+        world = make_dataset(preset, seed=int(seed), **overrides)
+        if stacked is None:  # the training bags of all worlds in one array, which a Trainer uses as it is
+            stacked = np.empty((len(seeds),) + world.train_bags.shape, dtype=world.train_bags.dtype)
+        stacked[i] = world.train_bags
+        world.train_bags = stacked[i]
+        worlds.append(world)
+    return worlds
 
 
 # ---------------------------------------------------------------------- writing
@@ -510,10 +535,7 @@ def write_outputs(study: Study, out: str | Path, figures: str | Path | None = "f
     if bias:
         paths["selection_bias"] = out / "selection_bias.csv"
         write_csv(bias, paths["selection_bias"])
-    if study.trainer is not None:  # a study rebuilt from runs.json keeps the file it came from
-        paths["runs"].write_text(json.dumps(study.runs(), indent=1, default=_json_default))
-    else:
-        del paths["runs"]
+    paths["runs"].write_text(json.dumps(study.runs(), indent=1, default=_json_default))
     if figures is not None:
         paths.update(write_figures(study, t1, t2, figures, prefix))
     return paths
@@ -661,17 +683,13 @@ def _train_config(config: str | TrainConfig, **fields) -> TrainConfig:
 
 def rebuild_tables(runs: str | Path, out: str | Path | None = None, figures: str | Path | None = None) -> Study:
     """Tables 1-2 (csv + md), ``results.csv`` and figures again from a study's ``runs.json``
-    (no training), e.g. after a change in the statistics; the file's ``verdicts`` (every
-    comparison, raw and Holm-adjusted) are brought up to date in place. ``out``: folder for the
-    tables (default: the folder of ``runs``); ``figures``: as in :func:`reproduce`."""
+    (no training), e.g. after a change in the statistics, written to ``out`` (default: the folder
+    of ``runs``) with the ``runs.json`` whose ``verdicts`` (every comparison, raw and
+    Holm-adjusted) are brought up to date; ``figures``: as in :func:`reproduce`."""
     runs_path = Path(runs)
     if not runs_path.is_file():
         raise FileNotFoundError(f"{runs_path} does not exist; expected a runs.json written by `cbmil reproduce`")
-    record = json.loads(runs_path.read_text())
-    study = Study.from_runs(record)
-    if record.get("verdicts") != (verdicts := json.loads(json.dumps(study.verdicts(), default=_json_default))):
-        record["verdicts"] = verdicts
-        runs_path.write_text(json.dumps(record, indent=1, default=_json_default))
+    study = Study.from_runs(json.loads(runs_path.read_text()))
     out = runs_path.parent if out is None else out
     figures = out if figures is None else (None if str(figures) == "none" else figures)
     study.paths = write_outputs(study, out, figures)

@@ -93,7 +93,7 @@ def figure(rows: list[dict], label: str):
 
 
 def read_rows(path: Path) -> list[dict]:
-    """The rows of a ``strength.csv`` written by :func:`main`, numbers as floats (world as int)."""
+    """The rows of a ``strength.csv`` written by :func:`strength_study`, numbers as floats (world as int)."""
     return read_csv(path, text={"setting", "class"}, integer=lambda key: key == "world")
 
 
@@ -108,21 +108,22 @@ class StrengthResult:
 
     def summary(self) -> str:
         """One line per setting: Total / Abnormal AUC, localisation, the stronger vs weaker half."""
+        import pandas as pd
+
+        rows = pd.DataFrame(self.rows)
+        rows["stronger"] = rows.groupby("setting")["strength"].transform(lambda s: s >= s.median())
         lines = []
-        for setting in dict.fromkeys(r["setting"] for r in self.rows):
-            sel = [r for r in self.rows if r["setting"] == setting]
-            worlds = {r["world"]: r for r in sel}.values()
-            strength = np.array([r["strength"] for r in sel])
-            strong = strength >= np.median(strength)
+        for setting, sel in rows.groupby("setting", sort=False):
+            worlds = sel.drop_duplicates("world", keep="last")  # whole-test-set numbers: one per world
+            half = sel.groupby("stronger")["class_auc"].mean()
             lines.append(
-                f"{setting}: Total AUC {100 * np.mean([r['total_auc'] for r in worlds]):.2f}, "
-                f"Abnormal AUC {100 * np.mean([r['mean_class_auc'] for r in worlds]):.2f}, "
-                f"median per-video AUC {np.mean([r['all_median_video_auc'] for r in worlds]):.3f}, "
-                f"inside > outside {np.mean([r['all_inside_above_share'] for r in worlds]):.3f}, "
-                f"top snippet in event {np.mean([r['all_top_in_event_share'] for r in worlds]):.3f}; "
+                f"{setting}: Total AUC {100 * worlds['total_auc'].mean():.2f}, "
+                f"Abnormal AUC {100 * worlds['mean_class_auc'].mean():.2f}, "
+                f"median per-video AUC {worlds['all_median_video_auc'].mean():.3f}, "
+                f"inside > outside {worlds['all_inside_above_share'].mean():.3f}, "
+                f"top snippet in event {worlds['all_top_in_event_share'].mean():.3f}; "
                 f"per-class AUC of the stronger / weaker half of (class, world) points "
-                f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if s]):.1f} / "
-                f"{100 * np.mean([r['class_auc'] for r, s in zip(sel, strong) if not s]):.1f}")
+                f"{100 * half[True]:.1f} / {100 * half[False]:.1f}")
         return "\n".join(lines)
 
 
