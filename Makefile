@@ -26,23 +26,24 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow" -p no:cacheprovider
 
 # The main job: 5 synthetic worlds (one per seed) x MIL + 4 betas x 250 steps, D = 2048; < 15 min
-# on 2 CPU cores in fp32 (docs/results.md).
+# on 2 CPU cores in fp32 (docs/results.md). The studies pin fp32, the precision of the committed
+# results: `--precision auto` would take bf16 on a CPU with bf16 units and give other digits.
 reproduce: $(STAMP)
-	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --save-scores --out results --figures figures
+	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --save-scores --precision fp32 --out results --figures figures
 
 # What picking the best *test* checkpoint adds: the main job again (same models), the test set
 # evaluated every 25 steps; results/selection_bias/ (selection_bias.csv, Table 2 with best − final).
 selection-bias: $(STAMP)
-	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --eval-every 25 \
+	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --eval-every 25 --precision fp32 \
 		--out results/selection_bias --figures none
 
 # When does balancing help? 3 x 3 grid of training-split imbalance x class overlap (ci preset).
 imbalance: $(STAMP)
-	$(PY) -m cbmil imbalance --preset ci --out results/imbalance --figures figures
+	$(PY) -m cbmil imbalance --preset ci --precision fp32 --out results/imbalance --figures figures
 
 # The generator examined: per-class strength vs AUC and localisation, with and without context.
 strength: $(STAMP)
-	$(PY) -m cbmil strength --preset ci --out results/strength --figures figures
+	$(PY) -m cbmil strength --preset ci --precision fp32 --out results/strength --figures figures
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

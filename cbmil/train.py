@@ -506,7 +506,8 @@ class Trainer:
             "step": self.step_count, "history": self.history, "seconds": self.seconds,
             "batch_rng": [g.get_state() for g in self.batch_rng],
             "mask_rng": [g.get_state().cpu() for g in self.mask_rng],
-            "config": asdict(self.config), "settings": asdict(self.settings), "variants": [asdict(v) for v in self.variants], "seeds": self.seeds,
+            "config": asdict(self.config), "settings": asdict(self.settings),
+            "variants": [asdict(v) for v in self.variants], "seeds": self.seeds,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -572,7 +573,8 @@ def score_snippets(bank: ScorerBank, snippets, rows_per_chunk: int = 8192) -> np
     out = np.empty((bank.n_models, n), dtype=np.float32)
     step = max(1, rows_per_chunk // n_crops)
     for a in range(0, n, step):
-        chunk = torch.as_tensor(np.asarray(snippets[a:a + step], dtype=np.float32)).to(device)
+        # a copy: a memory-mapped array is read-only
+        chunk = torch.from_numpy(np.array(snippets[a:a + step], dtype=np.float32)).to(device)
         scores = bank(chunk.reshape(-1, dim))  # [S, V, rows * C]
         scores = scores.reshape(bank.n_models, -1, n_crops).mean(dim=-1)
         out[:, a:a + step] = scores.cpu().numpy()
@@ -601,7 +603,7 @@ def score_worlds(bank: ScorerBank, snippet_sets: Sequence, rows_per_chunk: int =
         chunk = torch.zeros((n_seeds, step * n_crops, dim), dtype=torch.float32)
         for i, x in enumerate(snippet_sets):
             part = np.asarray(x[a:a + step], dtype=np.float32).reshape(-1, dim)
-            chunk[i, :len(part)] = torch.from_numpy(part)
+            chunk.numpy()[i, :len(part)] = part  # from a read-only memory map too
         scores = bank(chunk.to(device)).reshape(n_seeds, v, step, n_crops).mean(dim=-1).cpu().numpy()
         for i, n in enumerate(lengths):
             out[i][:, a:min(a + step, n)] = scores[i, :, :max(0, min(step, n - a))]

@@ -81,3 +81,21 @@ def test_kept_memory_removes_page_faults_and_leaves_the_arithmetic_unchanged():
     assert release["faults"] > 20_000, release
     assert keep["faults"] < 0.1 * release["faults"], (keep, release)
     assert keep["weights"] == release["weights"]  # bit-identical training
+
+
+def test_freed_memory_goes_back_to_the_system_when_asked():
+    """Memory kept free by keep_freed_memory leaves the process's resident set on return_freed_memory."""
+    script = """
+import numpy as np
+from cbmil.accel import memory
+assert memory.keep_freed_memory()
+def rss():
+    return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])
+blocks = [np.ones(2**22) for _ in range(16)]  # 512 MiB from the heap (mmap off, below the trim threshold)
+del blocks
+kept = rss()
+assert memory.return_freed_memory()
+print(kept - rss())
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert int(out) > 256 * 1024  # kB: most of the 512 MiB went back

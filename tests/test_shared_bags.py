@@ -41,3 +41,11 @@ def test_a_bf16_trainer_still_copies():
     trainer = Trainer(worlds, paper_variants([0.9999]), [0, 1], TrainConfig(iterations=1, batch_size=3), settings)
     assert trainer.bags.dtype == torch.bfloat16
     assert not np.shares_memory(trainer.bags.float().numpy(), worlds[0].train_bags)
+
+
+def test_test_snippets_are_memory_mapped_with_the_same_values():
+    mapped = synthetic_worlds("ci", [0], **SMALL)[0]
+    plain = synthetic_worlds("ci", [0], map_test_snippets=False, **SMALL)[0]
+    assert isinstance(mapped.test_snippets, np.memmap) and not mapped.test_snippets.flags.writeable
+    assert not isinstance(plain.test_snippets, np.memmap)
+    assert np.array_equal(mapped.test_snippets, plain.test_snippets)

@@ -63,6 +63,14 @@ def keep_freed_memory() -> bool:
     return _applied
 
 
+def return_freed_memory() -> bool:
+    """Hand the memory that glibc keeps free back to the system now (``malloc_trim(3)``), e.g.
+    the training steps' activations once training is over, so that they do not add to what
+    scoring needs. Same arithmetic; returns whether glibc released anything (False elsewhere)."""
+    libc = _glibc()
+    return bool(libc.malloc_trim(0)) if libc is not None and hasattr(libc, "malloc_trim") else False
+
+
 def in_force() -> bool:
     """Whether :func:`keep_freed_memory` has taken effect in this process."""
     return _applied

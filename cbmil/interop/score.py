@@ -17,10 +17,11 @@ The models file holds plain tensors, dicts, lists, strings and numbers only, so 
      "names": ["MIL / seed 0", ...],          # model m = s * V + v, as Trainer.model_names
      "models": [Scorer state dict, ...],      # fp32, CPU, in the order of "names"
      "dim": D, "hidden": [512, 32], "dropout": 0.6, "layer2": "relu",
-     "config": asdict(TrainConfig), "variants": [{"name", "beta", "sign"}, ...],
+     "config": asdict(TrainConfig), "settings": asdict(RunSettings),  # how it was trained (precision, ...)
+     "variants": [{"name", "beta", "sign"}, ...],
      "seeds": [0, 1, ...], "steps": trained steps}
 
-A model trained with ``precision="bf16"`` (layer 1 in bfloat16) is saved and scored in fp32:
+A model trained with ``RunSettings(precision="bf16")`` (layer 1 in bfloat16) is saved and scored in fp32:
 its scores differ from the bank's by the bf16 rounding of layer 1 only.
 
 Units of the timeline: snippet layouts (I3D ten-crop, per-crop, plain ``.npy``) put each
@@ -76,7 +77,7 @@ def save_models(trainer, path: str | Path) -> Path:
         "names": list(trainer.model_names), "models": models,
         "dim": int(bank.dim), "hidden": [int(h) for h in bank.hidden], "dropout": float(bank.dropout),
         "layer2": bank.layer2,
-        "config": _plain(asdict(config)), "variants": [_plain(asdict(v)) for v in trainer.variants],
+        "config": _plain(asdict(config)), "settings": _plain(asdict(trainer.settings)), "variants": [_plain(asdict(v)) for v in trainer.variants],
         "seeds": [int(s) for s in trainer.seeds], "steps": int(trainer.step_count),
     }
     path = Path(path)

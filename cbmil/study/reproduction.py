@@ -359,16 +359,23 @@ def run_study(data: VADDataset | list[VADDataset], betas=paper.BETAS, seeds=(0, 
     ``data``: one dataset for every seed, or a list with one world per seed (seed i trains and
     is evaluated on ``data[i]``; see :func:`synthetic_worlds`).
     """
+    from cbmil.accel.memory import return_freed_memory
     trainer = Trainer(data, paper_variants(betas), seeds, config, settings).run()
+    return_freed_memory()  # the steps' activations, kept for reuse while training, are not needed to score
     scores = score_bank(trainer.bank, trainer.worlds)
     results = evaluate_bank(trainer.bank, trainer.worlds, trainer.settings.protocol, snippet_scores=scores)
     return Study.from_trainer(trainer, results, label, scores)
 
 
-def synthetic_worlds(preset: str, seeds, **overrides) -> list[VADDataset]:
-    """One synthetic world per seed: ``make_dataset(preset, seed=s, **overrides)`` for each s, their
-    training bags laid out as slices of one ``[W, N, 1, 32, D]`` array, so that a CPU
-    :class:`~cbmil.train.Trainer` in fp32 trains on them without a copy."""
+def synthetic_worlds(preset: str, seeds, map_test_snippets: bool = True, **overrides) -> list[VADDataset]:
+    """One synthetic world per seed: ``make_dataset(preset, seed=s, **overrides)`` for each s.
+
+    Held as a study needs them: the training bags of all worlds are slices of one
+    ``[W, N, 1, 32, D]`` array, which a CPU :class:`~cbmil.train.Trainer` in fp32 trains on
+    without a copy; with ``map_test_snippets`` (default) each world's test snippets, needed only
+    for scoring, are written to a temporary file as soon as the world is made and memory-mapped
+    back read-only, as a prepared cache's are (the file is unlinked at once; its disk space is
+    freed with the array). Same values either way."""
     from cbmil.data.synthetic import make_dataset
     worlds, stacked = [], None
     for i, seed in enumerate(seeds):
@@ -377,8 +384,23 @@ def synthetic_worlds(preset: str, seeds, **overrides) -> list[VADDataset]:
             stacked = np.empty((len(seeds),) + world.train_bags.shape, dtype=world.train_bags.dtype)
         stacked[i] = world.train_bags
         world.train_bags = stacked[i]
+        if map_test_snippets:
+            world.test_snippets = _mapped_copy(world.test_snippets)
         worlds.append(world)
     return worlds
+
+
+def _mapped_copy(array: np.ndarray) -> np.ndarray:
+    """``array`` as a read-only memory map of an unlinked temporary ``.npy`` file (same values)."""
+    import os
+    import tempfile
+    handle, name = tempfile.mkstemp(suffix=".npy", prefix="cbmil-test-snippets-")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            np.save(fh, array)
+        return np.load(name, mmap_mode="r")
+    finally:
+        os.unlink(name)  # the mapping keeps the data until the array is freed
 
 
 # ---------------------------------------------------------------------- writing
