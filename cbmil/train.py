@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cbmil.accel.memory import drop_mapped_rows
 from cbmil.data.dataset import VADDataset
 from cbmil.data.frames import frame_scores
 from cbmil.eval import metrics
@@ -578,6 +579,7 @@ def score_snippets(bank: ScorerBank, snippets, rows_per_chunk: int = 8192) -> np
         scores = bank(chunk.reshape(-1, dim))  # [S, V, rows * C]
         scores = scores.reshape(bank.n_models, -1, n_crops).mean(dim=-1)
         out[:, a:a + step] = scores.cpu().numpy()
+        drop_mapped_rows(snippets, min(a + step, n))  # a mapped array's read pages leave memory
     return out
 
 
@@ -607,6 +609,7 @@ def score_worlds(bank: ScorerBank, snippet_sets: Sequence, rows_per_chunk: int =
         scores = bank(chunk.to(device)).reshape(n_seeds, v, step, n_crops).mean(dim=-1).cpu().numpy()
         for i, n in enumerate(lengths):
             out[i][:, a:min(a + step, n)] = scores[i, :, :max(0, min(step, n - a))]
+            drop_mapped_rows(snippet_sets[i], min(a + step, n))  # a mapped world's read pages leave memory
     return out
 
 

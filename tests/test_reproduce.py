@@ -227,3 +227,28 @@ def test_runs_json_carries_raw_and_holm_verdicts(picked_study, tmp_path):
         assert set(v) >= {"p", "p_holm", "exceeds_noise", "exceeds_noise_holm"}
         if v["p"] is not None and v["p_holm"] is not None:
             assert v["p_holm"] >= v["p"] - 1e-12  # Holm never lowers a p-value
+
+
+def test_every_comparison_comes_from_the_one_results_table(world_study):
+    """Study.changes: the paired differences by groupby over results_table, Holm within each family."""
+    from cbmil.eval.stats import holm, paired_difference
+    from cbmil.study.reproduction import FAMILIES
+    from cbmil.data.ucf_crime import CLASSES
+    changes = world_study.changes()
+    t = world_study.results_table
+    def values(method, metric, cls):
+        sel = t[(t.method == method) & (t.metric == metric) & (t["class"] == cls)].set_index("seed")
+        return 100 * sel["value"].reindex(world_study.seeds).to_numpy()
+    method = world_study.variants[1].name
+    row = changes.loc[(method, "total_auc", "all")]
+    expected = paired_difference(values(method, "total_auc", "all"), values("MIL", "total_auc", "all"))
+    assert row["diff"] == expected["mean"] and row["p"] == expected["p_value"]
+    sizes = changes.groupby("family").size().to_dict()
+    assert sizes == {"table1_per_class": len(CLASSES), "table2_auc": 2, "table2_localisation": 3}
+    family = changes[changes.family == "table1_per_class"]
+    assert np.array_equal(family["p_holm"].to_numpy(), holm(family["p"].to_numpy()), equal_nan=True)
+    assert changes.loc[(method, "auc", "mean of classes"), "family"] not in FAMILIES  # in no family
+    # the tables and verdicts read these numbers
+    assert world_study.table2()[1]["total_diff"] == row["diff"]
+    verdict = next(v for v in world_study.verdicts() if v["metric"] == "total")
+    assert verdict["p_holm"] == pytest.approx(row["p_holm"]) and verdict["family"] == "table2_auc"

@@ -49,3 +49,37 @@ def test_test_snippets_are_memory_mapped_with_the_same_values():
     assert isinstance(mapped.test_snippets, np.memmap) and not mapped.test_snippets.flags.writeable
     assert not isinstance(plain.test_snippets, np.memmap)
     assert np.array_equal(mapped.test_snippets, plain.test_snippets)
+
+
+def test_scoring_a_mapped_world_drops_its_read_pages_and_gives_the_same_scores():
+    from cbmil.accel.memory import drop_mapped_rows
+    from cbmil.train import score_snippets
+    mapped = synthetic_worlds("ci", [0, 1], **SMALL)
+    plain = synthetic_worlds("ci", [0, 1], map_test_snippets=False, **SMALL)
+    trainer = _trainer(mapped)
+    for a, b in zip(score_bank(trainer.bank, mapped), score_bank(trainer.bank, plain)):
+        assert np.array_equal(a, b)
+    assert np.array_equal(score_snippets(trainer.bank, mapped[0].test_snippets),
+                          score_snippets(trainer.bank, plain[0].test_snippets))
+    assert drop_mapped_rows(mapped[0].test_snippets, len(mapped[0].test_snippets))
+    assert np.array_equal(mapped[0].test_snippets, plain[0].test_snippets)  # read again from the file
+    assert not drop_mapped_rows(plain[0].test_snippets, 10)  # not a memory map
+    assert not drop_mapped_rows(mapped[0].test_snippets[5:], 10)  # a slice of one
+
+
+def test_dropping_mapped_pages_shrinks_the_resident_set(tmp_path):
+    import subprocess
+    import sys
+    script = f"""
+import numpy as np
+from cbmil.accel.memory import drop_mapped_rows
+np.save({str(tmp_path / 'x.npy')!r}, np.ones((4096, 8192), dtype=np.float32))  # 128 MiB
+x = np.load({str(tmp_path / 'x.npy')!r}, mmap_mode="r")
+rss = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])
+before = rss(); float(x.sum()); touched = rss()
+assert drop_mapped_rows(x, len(x))
+print(touched - before, touched - rss())
+"""
+    grew, dropped = map(int, subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                            check=True).stdout.split())
+    assert grew > 100 * 1024 and dropped > 100 * 1024  # kB

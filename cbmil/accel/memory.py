@@ -71,6 +71,23 @@ def return_freed_memory() -> bool:
     return bool(libc.malloc_trim(0)) if libc is not None and hasattr(libc, "malloc_trim") else False
 
 
+def drop_mapped_rows(array, stop: int) -> bool:
+    """Tell the kernel that rows ``[0, stop)`` of a memory-mapped ``array`` (``np.load(...,
+    mmap_mode="r")``, not a slice of one) will not be read again soon (``madvise(MADV_DONTNEED)``):
+    their pages leave the process's resident set and are read from the file again if touched.
+    The values are unchanged. Returns whether pages were dropped (False for any other array)."""
+    import mmap
+    mapping = getattr(array, "_mmap", None)
+    if mapping is None or array.base is not mapping or not hasattr(mapping, "madvise"):
+        return False
+    end = array.offset % mmap.ALLOCATIONGRANULARITY + int(stop) * array.strides[0]
+    end = min(end - end % mmap.PAGESIZE, len(mapping))
+    if end <= 0:
+        return False
+    mapping.madvise(mmap.MADV_DONTNEED, 0, end)
+    return True
+
+
 def in_force() -> bool:
     """Whether :func:`keep_freed_memory` has taken effect in this process."""
     return _applied

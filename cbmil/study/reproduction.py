@@ -131,17 +131,48 @@ class Study:
         return table.reindex(index=self.seeds, columns=[v.name for v in self.variants]).to_numpy(dtype=float)
 
     # ------------------------------------------------------------------ tables
+    def changes(self):
+        """Every paired comparison of the study, computed once from :attr:`results_table`: one row
+        per CB-MIL method, metric and class (pp) with the mean, std, 95 % interval and p of the
+        per-seed differences to MIL of the same seed (:func:`cbmil.eval.stats.paired_difference`),
+        and, for the comparisons of Tables 1 and 2, Holm's adjustment within their ``family``
+        (:data:`FAMILIES`). Class ``"mean of classes"``: the mean over the 13 per-class AUCs."""
+        import pandas as pd
+
+        t = self.results_table
+        per_class = t[(t["metric"] == "auc") & (t["class"] != "all")]
+        mean = (per_class.groupby(["world", "seed", "method"], sort=False)["value"]
+                .agg(lambda v: np.nanmean(v.to_numpy())).reset_index().assign(metric="auc", **{"class": "mean of classes"}))
+        t = pd.concat([t, mean], ignore_index=True)
+        grid = t.pivot(index=["metric", "class", "seed"], columns="method", values="value")
+        rows = []
+        for (metric, cls), g in grid.groupby(level=["metric", "class"], sort=False):
+            g = g.droplevel(["metric", "class"]).reindex(self.seeds)
+            control = 100 * g["MIL"].to_numpy(dtype=float)
+            for variant in self.variants[1:]:
+                diff = _paired(100 * g[variant.name].to_numpy(dtype=float), control)
+                rows.append({"method": variant.name, "beta": variant.beta, "metric": metric, "class": cls,
+                             "family": _family(metric, cls), "diff": diff["mean"], "std": diff["std"],
+                             "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
+                             "exceeds_noise": diff["exceeds_noise"], "p": diff["p_value"]})
+        changes = pd.DataFrame(rows)
+        changes["p_holm"] = math.nan
+        for family, g in changes.groupby("family"):
+            changes.loc[g.index, "p_holm"] = seed_stats.holm(g["p"].to_numpy())
+        changes["exceeds_noise_holm"] = changes["p_holm"] < 0.05
+        return changes.set_index(["method", "metric", "class"])
+
     def table2(self) -> list[dict]:
         """One row per variant: Abnormal and Total AUC (%), spread, paired difference to MIL."""
-        rows = []
+        changes, rows = self.changes(), []
         for v, variant in enumerate(self.variants):
             published = paper.TABLE2.get(variant.beta)
             row = {"method": variant.name, "beta": variant.beta}
             for key, values in (("abnormal", self.abnormal), ("total", self.total)):
-                row.update(_seed_columns(key, 100 * values, v))
+                row.update(_seed_columns(key, 100 * values, v, changes, variant.name, f"{key}_auc"))
             row["paper_abnormal"], row["paper_total"] = published if published else (None, None)
             for key, _ in LOCALISATION:
-                row.update(_seed_columns(key, 100 * self.localisation[key], v))
+                row.update(_seed_columns(key, 100 * self.localisation[key], v, changes, variant.name, key))
             for key, (best, inflation) in self.best_seen().items():  # with test evaluations during training
                 summary = _summary(inflation[:, v])
                 row[f"{key}_inflation_mean"], row[f"{key}_inflation_std"] = summary["mean"], summary["std"]
@@ -150,14 +181,12 @@ class Study:
                     row[f"{key}_best_diff"] = picked["mean"]
                     row[f"{key}_best_ci_low"], row[f"{key}_best_ci_high"] = picked["ci_low"], picked["ci_high"]
             rows.append(row)
-        _holm_columns(rows[1:], ["abnormal", "total"])  # family: the AUC changes of the table
-        _holm_columns(rows[1:], [k for k, _ in LOCALISATION])  # family: the localisation changes
         return rows
 
     def table1(self) -> list[dict]:
         """One row per class (and a mean row): MIL's AUC and each beta's change against MIL (pp)."""
         train, test = self.train_counts, self.test_counts
-        rows = []
+        changes, rows = self.changes(), []
         for c, name in enumerate(CLASSES + ("mean of classes",)):
             if c < len(CLASSES):
                 values = 100 * self.per_class[:, :, c]
@@ -172,28 +201,22 @@ class Study:
                 loc = 100 * (self.class_localisation[key][:, 0, c] if c < len(CLASSES)
                              else self.localisation[key][:, 0])
                 row[f"mil_{key}"] = _summary(loc)["mean"]
-            for v, variant in enumerate(self.variants[1:], 1):
+            for variant in self.variants[1:]:
                 tag = f"{variant.beta:g}"
-                diff = _paired(values[:, v], values[:, 0])
-                row[f"change_{tag}"] = diff["mean"]
+                diff = changes.loc[(variant.name, "auc", name)]
+                row[f"change_{tag}"] = diff["diff"]
                 row[f"change_{tag}_std"] = diff["std"]
                 row[f"change_{tag}_ci_low"], row[f"change_{tag}_ci_high"] = diff["ci_low"], diff["ci_high"]
-                row[f"change_{tag}_exceeds_noise"] = diff["exceeds_noise"]
-                row[f"change_{tag}_p"] = diff["p_value"]
+                row[f"change_{tag}_exceeds_noise"] = bool(diff["exceeds_noise"])
+                row[f"change_{tag}_p"] = diff["p"]
+                p = diff["p_holm"]  # the mean row is in no family
+                row[f"change_{tag}_p_holm"] = None if math.isnan(p) else float(p)
+                row[f"change_{tag}_exceeds_noise_holm"] = bool(p < 0.05)
                 if variant.beta in paper.TABLE1_BETAS:
                     i = paper.TABLE1_BETAS.index(variant.beta)
                     row[f"paper_change_{tag}"] = (paper.TABLE1[name][i] if c < len(CLASSES)
                                                   else paper.TABLE1_AVERAGE[i])
             rows.append(row)
-        # family: the per-class changes of every beta (13 x betas); the mean row is not in it
-        tags = [f"{variant.beta:g}" for variant in self.variants[1:]]
-        p_values = [r[f"change_{t}_p"] for r in rows[:len(CLASSES)] for t in tags]
-        adjusted = iter(seed_stats.holm(p_values))
-        for r in rows:
-            for t in tags:
-                p = next(adjusted) if r is not rows[-1] else math.nan
-                r[f"change_{t}_p_holm"] = None if math.isnan(p) else float(p)
-                r[f"change_{t}_exceeds_noise_holm"] = bool(p < 0.05)
         return rows
 
     def table2_markdown(self) -> str:
@@ -241,16 +264,21 @@ class Study:
 
     def verdicts(self) -> list[dict]:
         """Every comparison of Tables 1 and 2 with its raw and Holm-adjusted verdict (the family
-        it was corrected in named), as ``runs.json`` records them."""
+        it was corrected in named), as ``runs.json`` records them (from :meth:`changes`)."""
+        changes = self.changes()
+        keys = [("abnormal_auc", "abnormal"), ("total_auc", "total")] + [(k, k) for k, _ in LOCALISATION]
+        table2 = [(v.name, metric, "all", name) for v in self.variants[1:] for metric, name in keys]
+        table1 = [(v.name, "auc", c, f"auc_{c}") for c in CLASSES for v in self.variants[1:]]
         out = []
-        for r in self.table2()[1:]:
-            for key, family in [(k, "table2_auc") for k in ("abnormal", "total")] + \
-                               [(k, "table2_localisation") for k, _ in LOCALISATION]:
-                out.append(_verdict(family, r["method"], key, r, key, f"{key}_diff"))
-        for r in self.table1()[:len(CLASSES)]:
-            for variant in self.variants[1:]:
-                prefix = f"change_{variant.beta:g}"
-                out.append(_verdict("table1_per_class", variant.name, f"auc_{r['class']}", r, prefix, prefix))
+        for method, metric, cls, name in table2 + table1:
+            if (method, metric, cls) not in changes.index:  # a runs.json written before the metric existed
+                continue
+            r = changes.loc[(method, metric, cls)]
+            p_holm = float(r["p_holm"])
+            out.append({"family": r["family"], "method": method, "metric": name, "diff_pp": float(r["diff"]),
+                        "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "p": float(r["p"]),
+                        "p_holm": None if math.isnan(p_holm) else p_holm,
+                        "exceeds_noise": bool(r["exceeds_noise"]), "exceeds_noise_holm": bool(r["exceeds_noise_holm"])})
         return out
 
     def runs(self) -> dict:
@@ -308,34 +336,44 @@ def results_table(results: Sequence[dict], seeds: Sequence[int], variants, world
     return pd.DataFrame(rows, columns=["world", "seed", "method", "beta", "metric", "class", "value"])
 
 
-def _verdict(family: str, method: str, metric: str, row: dict, prefix: str, diff_key: str) -> dict:
-    """One comparison of a table row, raw and Holm-adjusted (``prefix``: the row's column stem)."""
-    return {"family": family, "method": method, "metric": metric, "diff_pp": row[diff_key],
-            "ci_low": row[f"{prefix}_ci_low"], "ci_high": row[f"{prefix}_ci_high"], "p": row[f"{prefix}_p"],
-            "p_holm": row[f"{prefix}_p_holm"], "exceeds_noise": row[f"{prefix}_exceeds_noise"],
-            "exceeds_noise_holm": row[f"{prefix}_exceeds_noise_holm"]}
+#: The families of comparisons Holm's correction runs over: Table 2's AUC changes (Abnormal and
+#: Total x betas), its localisation changes (3 summaries x betas), Table 1's per-class changes
+#: (13 classes x betas).
+FAMILIES = ("table2_auc", "table2_localisation", "table1_per_class")
 
 
-def _holm_columns(rows: list[dict], keys: list[str]) -> None:
-    """Holm-adjust the paired p-values ``{key}_p`` of ``rows`` x ``keys`` as one family; adds
-    ``{key}_p_holm`` and ``{key}_exceeds_noise_holm`` (adjusted p < 0.05) to each row."""
-    adjusted = iter(seed_stats.holm([r[f"{k}_p"] for r in rows for k in keys]))
-    for r in rows:
-        for k in keys:
-            p = next(adjusted)
-            r[f"{k}_p_holm"] = None if math.isnan(p) else float(p)
-            r[f"{k}_exceeds_noise_holm"] = bool(p < 0.05)
+_NO_CHANGE = {"diff": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan, "exceeds_noise": False,
+              "p": math.nan, "p_holm": math.nan, "exceeds_noise_holm": False}
 
 
-def _seed_columns(key: str, values: np.ndarray, v: int) -> dict:
-    """Table 2 columns of one metric for variant v: mean and std over seeds, and (CB-MIL) the
-    paired difference to MIL (column 0 of ``values [seeds, variants]``) with its interval."""
+def _family(metric: str, cls: str) -> str | None:
+    """The Holm family of the comparison of ``metric`` on class ``cls`` (None: in no family)."""
+    if cls == "all" and metric in ("abnormal_auc", "total_auc"):
+        return "table2_auc"
+    if cls == "all" and metric in {k for k, _ in LOCALISATION}:
+        return "table2_localisation"
+    if metric == "auc" and cls in CLASSES:
+        return "table1_per_class"
+    return None
+
+
+def _seed_columns(key: str, values: np.ndarray, v: int, changes, method: str, metric: str) -> dict:
+    """Table 2 columns of one metric for variant v: mean and std over seeds (``values [seeds,
+    variants]``), and (CB-MIL) its paired change to MIL from ``changes`` (:meth:`Study.changes`)."""
     summary = _summary(values[:, v])
-    diff = _paired(values[:, v], values[:, 0]) if v else None
     out = {f"{key}_mean": summary["mean"], f"{key}_std": summary["std"]}
-    for name, field in (("diff", "mean"), ("diff_std", "std"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),
-                        ("exceeds_noise", "exceeds_noise"), ("p", "p_value")):
-        out[f"{key}_{name}"] = diff[field] if diff else None
+    diff = None
+    if v:  # a runs.json written before a metric existed has no row for it: nan, as the missing values
+        diff = changes.loc[(method, metric, "all")] if (method, metric, "all") in changes.index else _NO_CHANGE
+    for name, field in (("diff", "diff"), ("diff_std", "std"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),
+                        ("exceeds_noise", "exceeds_noise"), ("p", "p"), ("p_holm", "p_holm"),
+                        ("exceeds_noise_holm", "exceeds_noise_holm")):
+        value = None if diff is None else diff[field]
+        if isinstance(value, (bool, np.bool_)):
+            value = bool(value)
+        elif value is not None:
+            value = None if name == "p_holm" and math.isnan(value) else float(value)
+        out[f"{key}_{name}"] = value
     return out
 
 
