@@ -54,10 +54,9 @@ def _audit(args) -> int:
 
 def _export_gt(args) -> int:
     from cbmil.interop.groundtruth import export_gt
-    labels = export_gt(args.list, args.annotations_dir, args.out, args.features, args.snippets, args.dtype)
-    n_videos = len(labels.keys)
-    labels = labels.frame_labels
-    print(f"wrote {args.out}: {len(labels):,} frames ({args.dtype}) of {n_videos} videos, "
+    layout = export_gt(args.list, args.annotations_dir, args.out, args.features, args.snippets, args.dtype)
+    labels = layout.frame_labels
+    print(f"wrote {args.out}: {len(labels):,} frames ({args.dtype}) of {len(layout.keys)} videos, "
           f"{int(labels.sum()):,} anomalous ({labels.mean() if len(labels) else 0:.1%})")
     return 0
 

@@ -710,8 +710,9 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
     if keep_memory and device.type == "cpu":
         from cbmil.accel.memory import keep_freed_memory
         keep_freed_memory()  # before the bags and the bank are allocated
+    data_seconds = time.perf_counter() - start
     study = run_study(worlds, betas, seed_list, train_config, label, settings)
-    study.data_seconds = time.perf_counter() - start - study.trainer.seconds
+    study.data_seconds = data_seconds  # making or reading the data
     if out is not None:
         figures = out if figures is None else (None if str(figures) == "none" else figures)
         study.paths = write_outputs(study, out, figures)
