@@ -45,7 +45,7 @@ from scipy import stats
 
 from cbmil.eval import stats as seed_stats
 from cbmil import plots
-from cbmil.study.reproduction import read_csv as read_csv_rows, run_study, write_csv
+from cbmil.study.reproduction import read_csv as read_csv_rows, run_study, synthetic_worlds, write_csv
 from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts
 from cbmil.train import RunSettings, TrainConfig, check_settings
 from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
@@ -66,10 +66,9 @@ def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: i
     """Train and evaluate one cell; return one row per (method, world). ``overrides``: other
     generator parameters (e.g. a small ``test_counts`` in tests). ``timing``: if given, its
     ``"train_seconds"`` grows by the cell's training time (worlds and evaluation excluded)."""
-    from cbmil.data.synthetic import make_dataset
     counts = imbalanced_counts(level)
     world_seeds = list(range(first_world, first_world + n_worlds))
-    worlds = [make_dataset(preset, seed=w, train_counts=counts, overlap=overlap, **overrides) for w in world_seeds]
+    worlds = synthetic_worlds(preset, world_seeds, train_counts=counts, overlap=overlap, **overrides)
     study = run_study(worlds, betas, world_seeds, config, settings=settings or RunSettings(progress=False))
     if timing is not None:
         timing["train_seconds"] = timing.get("train_seconds", 0.0) + study.trainer.seconds

@@ -115,6 +115,7 @@ class Study:
         arrays the tables read from it."""
         self.results = results
         self.results_table = results_table(results, self.seeds, self.variants, worlds)
+        self._changes = None  # Study.changes, computed when first asked for
         self.total = self.grid("total_auc")
         self.abnormal = self.grid("abnormal_auc")
         self.per_class = np.stack([self.grid("auc", c) for c in CLASSES], axis=2)
@@ -136,7 +137,13 @@ class Study:
         per CB-MIL method, metric and class (pp) with the mean, std, 95 % interval and p of the
         per-seed differences to MIL of the same seed (:func:`cbmil.eval.stats.paired_difference`),
         and, for the comparisons of Tables 1 and 2, Holm's adjustment within their ``family``
-        (:data:`FAMILIES`). Class ``"mean of classes"``: the mean over the 13 per-class AUCs."""
+        (:data:`FAMILIES`). Class ``"mean of classes"``: the mean over the 13 per-class AUCs.
+        Computed at the first call and kept (Tables 1-2 and the verdicts all read it)."""
+        if self._changes is None:
+            self._changes = self._paired_changes()
+        return self._changes
+
+    def _paired_changes(self):
         import pandas as pd
 
         t = self.results_table

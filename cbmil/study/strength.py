@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from cbmil import plots
-from cbmil.study.reproduction import read_csv, run_study, write_csv
+from cbmil.study.reproduction import read_csv, run_study, synthetic_worlds, write_csv
 from cbmil.train import RunSettings, TrainConfig, check_settings
 from cbmil.data.ucf_crime import CLASSES
 
@@ -45,10 +45,9 @@ def run(preset: str, setups: list[tuple[str, dict]], n_worlds: int, config: Trai
         settings: RunSettings | None = None) -> list[dict]:
     """Train MIL on ``n_worlds`` worlds for each ``(label, generator overrides)``; one row per
     (setting, world, class)."""
-    from cbmil.data.synthetic import make_dataset
     rows = []
     for label, overrides in setups:
-        worlds = [make_dataset(preset, seed=w, **overrides) for w in range(n_worlds)]
+        worlds = synthetic_worlds(preset, range(n_worlds), **overrides)
         results = run_study(worlds, (), list(range(n_worlds)), config,  # plain MIL only
                             settings=settings or RunSettings(progress=False)).results
         for w, (world, result) in enumerate(zip(worlds, results)):
