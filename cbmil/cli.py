@@ -10,6 +10,7 @@ import sys
 
 from cbmil.data import dataset as ds
 from cbmil.study.paper import BETAS
+from cbmil.data.frames import PROTOCOLS
 from cbmil.data.sources import load_source
 
 
@@ -212,7 +213,7 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--raw-weights", action="store_true", help="the same as --normalize none")
     parser.add_argument("--crop", default="random", choices=["random", "mean"])
     parser.add_argument("--batch-size", type=int, default=30, help="abnormal (and normal) bags per step")
-    parser.add_argument("--protocol", default="snippet", choices=["snippet", "segment"])
+    parser.add_argument("--protocol", default="snippet", choices=PROTOCOLS)
     add_arithmetic_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_reproduce)

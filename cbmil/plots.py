@@ -27,6 +27,14 @@ def use_kit_style() -> None:
                          "legend.title_fontsize": MIN_FONT})
 
 
+def figure_folder(figures: str | Path | None, out: str | Path) -> str | Path | None:
+    """Where a study writes its figures: ``figures``, or beside its tables in ``out`` when None;
+    ``"none"`` means no figures (None)."""
+    if figures is None:
+        return out
+    return None if str(figures) == "none" else figures
+
+
 def save(fig, name: str, folder: str | Path = "figures") -> Path:
     """Save ``fig`` as ``folder/name.png`` (150 dpi) and return the path."""
     folder = Path(folder)

@@ -36,14 +36,13 @@ from tqdm import tqdm
 
 from cbmil.accel.memory import drop_mapped_rows
 from cbmil.data.dataset import VADDataset
-from cbmil.data.frames import frame_scores
+from cbmil.data.frames import PROTOCOLS, frame_scores
 from cbmil.eval import metrics
 from cbmil.losses import NORMALIZATIONS, PAIRINGS, SPARSITY_FORMS, class_balanced_weights, mil_ranking_loss
 from cbmil.model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from cbmil.data.ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
-PROTOCOLS = ("snippet", "segment")
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ from sklearn.metrics import auc as _curve_area
 from sklearn.metrics import precision_recall_curve
 
 from cbmil.eval import metrics
-from cbmil.data.frames import frame_scores
+from cbmil.data.frames import PROTOCOLS, frame_scores
 from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX
 
 #: Metric names of :func:`evaluate_snippet_scores` / :func:`evaluate_frame_scores` (per-class
@@ -162,7 +162,7 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
     if data["test_frame_offsets"][-1] != len(data["test_frame_labels"]):
         raise ValueError(f"{path}: test_frame_offsets ends at {data['test_frame_offsets'][-1]} but "
                          f"test_frame_labels has {len(data['test_frame_labels'])} frames")
-    if "protocol" in data and str(data["protocol"]) not in ("snippet", "segment"):
+    if "protocol" in data and str(data["protocol"]) not in PROTOCOLS:
         raise ValueError(f"{path}: protocol {data['protocol']!r}; expected 'snippet' or 'segment'")
     return data
 

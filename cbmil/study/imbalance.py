@@ -260,7 +260,7 @@ def imbalance_dial(*, preset: str = "ci", levels: Sequence[str | float] = ("unif
     paths = {"rows": out / "imbalance.csv", "cells": out / "imbalance_cells.csv"}
     label = (f"SYNTHETIC data ({run['preset']} preset), {run['worlds']} worlds x {run['iterations']} steps per cell; "
              "paired 95 % t-intervals, * = Holm-adjusted p < 0.05 over the grid")
-    figures = out if figures is None else (None if str(figures) == "none" else figures)
+    figures = plots.figure_folder(figures, out)
     if figures is not None:
         import matplotlib.pyplot as plt
         for beta in run["betas"]:

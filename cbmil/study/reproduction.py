@@ -721,7 +721,7 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
     study = run_study(worlds, betas, seed_list, train_config, label, settings)
     study.data_seconds = data_seconds  # making or reading the data
     if out is not None:
-        figures = out if figures is None else (None if str(figures) == "none" else figures)
+        figures = plots.figure_folder(figures, out)
         study.paths = write_outputs(study, out, figures)
         if save_scores:
             study.paths.update({f"scores{k}": p for k, p in enumerate(write_scores(study, out))})
@@ -759,6 +759,6 @@ def rebuild_tables(runs: str | Path, out: str | Path | None = None, figures: str
         raise FileNotFoundError(f"{runs_path} does not exist; expected a runs.json written by `cbmil reproduce`")
     study = Study.from_runs(json.loads(runs_path.read_text()))
     out = runs_path.parent if out is None else out
-    figures = out if figures is None else (None if str(figures) == "none" else figures)
+    figures = plots.figure_folder(figures, out)
     study.paths = write_outputs(study, out, figures)
     return study

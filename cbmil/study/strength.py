@@ -154,7 +154,7 @@ def strength_study(*, preset: str = "ci", contexts: Sequence[float] = (1.2, 0.0)
     label = (f"SYNTHETIC data ({preset} preset): plain MIL, {worlds} worlds x {iterations} steps "
              "per setting; one point per class and world")
     paths = {"rows": out / "strength.csv"}
-    figures = out if figures is None else (None if str(figures) == "none" else figures)
+    figures = plots.figure_folder(figures, out)
     if figures is not None:
         import matplotlib.pyplot as plt
         fig = figure(rows, label)
