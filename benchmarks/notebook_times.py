@@ -1,26 +1,30 @@
-"""How long each walkthrough notebook takes, in the "full" and the "ci" profile.
+"""How long each walkthrough notebook takes, and how much memory, as a new user gets it.
 
-Full profile: read from the committed notebooks themselves. ``make notebooks`` executes them with
-nbconvert, which stamps every code cell with the time its execution started and ended
-(``metadata.execution``); a notebook's run time is its first start to its last end. Run this
-script on the machine that executed them (the header it writes names this machine).
+Each notebook is executed from top to bottom in a fresh kernel with the environment a student
+has after ``make lab`` with nothing set: ``CBMIL_PROFILE`` and ``CBMIL_FIGURES`` removed, so the
+"quick" profile, reading the committed ``results/``, writing no figure. Reported per notebook:
 
-ci profile: measured now, by executing each notebook with ``CBMIL_PROFILE=ci`` in memory (what
-``make test`` runs, without nbval's output comparison), timed from the same cell stamps.
+- run time: wall seconds of the whole execution, kernel start-up included;
+- peak RSS: the kernel process's peak resident memory (``getrusage``'s ``ru_maxrss``, read by a
+  cell appended for the measurement and dropped afterwards), and that of the kernel's children.
 
-    python benchmarks/notebook_times.py            # print the table (executes the six in ci, ~5 min)
-    python benchmarks/notebook_times.py --write    # ... and put the line at the top of each notebook
-    python benchmarks/notebook_times.py --write 04  # only the notebooks whose names start with 04
+    python benchmarks/notebook_times.py            # print the table (~5-10 min: executes every notebook)
+    python benchmarks/notebook_times.py 04 05      # only the notebooks whose names start with 04 or 05
+    python benchmarks/notebook_times.py --write    # ... and put each line at the top of its notebook
+                                                   #     and the table into the README's walkthrough
 
 ``--write`` replaces the paragraph that starts with ``**Run time**`` in each notebook's first
-cell, or appends one.
+cell (or appends one), and the rows between the README's ``notebook-times`` markers. Outputs of
+the executed notebooks are discarded: the notebook files are changed only by ``--write``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-from datetime import datetime
+import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -31,43 +35,57 @@ from cbmil.train import device_name, select_device
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+README = ROOT / "README.md"
 MARK = "**Run time**"
+BEGIN, END = "<!-- notebook-times: begin -->", "<!-- notebook-times: end -->"
+PEAK_CELL = ("import json, resource\n"
+             "print(json.dumps({'self_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+             "'children_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
 
 
-def full_seconds(nb) -> float | None:
-    """Seconds from the first cell's start to the last cell's end of a committed execution, or
-    None when the notebook carries no timing (never executed by nbconvert/nbclient)."""
-    starts, ends = [], []
-    for cell in nb.cells:
-        stamp = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in stamp and "shell.execute_reply" in stamp:
-            starts.append(datetime.fromisoformat(stamp["iopub.execute_input"].replace("Z", "+00:00")))
-            ends.append(datetime.fromisoformat(stamp["shell.execute_reply"].replace("Z", "+00:00")))
-    if not starts:
-        return None
-    return (max(ends) - min(starts)).total_seconds()
+def new_user_env() -> dict[str, str]:
+    """This process's environment without the kit's switches: what ``make lab`` gives a student."""
+    return {k: v for k, v in os.environ.items() if k not in ("CBMIL_PROFILE", "CBMIL_FIGURES")}
 
 
-def ci_seconds(path: Path) -> float:
-    """Seconds the notebook at ``path`` takes in the "ci" profile, executed now (outputs discarded),
-    measured as :func:`full_seconds` is: first cell's start to last cell's end (kernel start-up
-    excluded in both)."""
+def measure(path: Path, timeout: int = 1800) -> dict:
+    """Execute the notebook at ``path`` as a new user does and return ``{"seconds", "peak_gb",
+    "children_peak_gb"}``: wall time of the whole execution (kernel start included) and peak
+    resident memory (GB = 1e9 bytes) of the kernel and of its children."""
     nb = nbformat.read(path, as_version=4)
-    os.environ["CBMIL_PROFILE"] = "ci"          # the kernel inherits it; ci figures go to a temporary folder
-    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    return full_seconds(nb)
+    nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(new_user_env())   # the kernel inherits this process's environment
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.perf_counter() - start
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {"seconds": seconds, **peak_from_cell(nb.cells[-1], path)}
 
 
-def minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "not recorded"
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+def peak_from_cell(cell, path: Path) -> dict:
+    """The peak memory printed by :data:`PEAK_CELL` in ``cell`` (kB) as GB."""
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+    match = re.search(r"\{.*\}", text)
+    if match is None:
+        raise ValueError(f"{path}: the memory cell printed {text!r}; expected a JSON line with self_kb, children_kb")
+    kb = json.loads(match.group(0))
+    return {"peak_gb": kb["self_kb"] * 1024 / 1e9, "children_peak_gb": kb["children_kb"] * 1024 / 1e9}
 
 
-def header(full: float | None, ci: float, where: str) -> str:
-    return (f"{MARK} ({where}): full profile (the committed outputs) {minutes(full)}; ci profile "
-            f"(`CBMIL_PROFILE=ci`, what `make test` runs) {minutes(ci)}. Measured with "
-            f"`benchmarks/notebook_times.py`; other machines differ.")
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def header(m: dict, where: str) -> str:
+    return (f"{MARK} ({where}): {duration(m['seconds'])} and {m['peak_gb']:.1f} GB peak resident memory, "
+            f"executed top to bottom as a new user gets it (nothing set: the \"quick\" profile). Measured with "
+            f"`make notebook-times`; other machines differ.")
 
 
 def write_header(path: Path, line: str) -> None:
@@ -82,22 +100,45 @@ def write_header(path: Path, line: str) -> None:
     nbformat.write(nb, path)
 
 
+def table(rows: dict[str, dict], where: str) -> str:
+    """The README's table: one row per notebook."""
+    lines = [f"Measured on {where} with `make notebook-times` (each notebook executed top to bottom in a fresh "
+             f"kernel, nothing set):", "",
+             "| notebook | run time | peak resident memory |", "|---|---:|---:|"]
+    lines += [f"| `{name}` | {duration(m['seconds'])} | {m['peak_gb']:.1f} GB |" for name, m in rows.items()]
+    return "\n".join(lines)
+
+
+def write_table(text: str, readme: Path = README) -> None:
+    """Replace what lies between the ``notebook-times`` markers of ``readme`` with ``text``."""
+    source = readme.read_text()
+    if BEGIN not in source or END not in source:
+        raise ValueError(f"{readme}: expected the markers {BEGIN!r} and {END!r} around the notebook-times table")
+    head, rest = source.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="put the run-time line at the top of each notebook")
+    parser.add_argument("--write", action="store_true",
+                        help="put each line at the top of its notebook and the table into README.md")
     parser.add_argument("only", nargs="*", help="only the notebooks whose file names start with these (e.g. 04)")
     args = parser.parse_args(argv)
     device = select_device("auto")
     where = f"{device_name('cpu')}" + (f", {device_name(device)}" if device.type == "cuda" else ", no GPU")
     where += f"; layer 1 in {resolve_precision('auto', device)}"
     print(f"machine: {where}")
-    print(f"{'notebook':<36} {'full':>12} {'ci':>8}")
+    print(f"{'notebook':<36} {'run time':>10} {'peak RSS':>10} {'children':>10}")
+    rows = {}
     for path in [p for p in NOTEBOOKS if not args.only or p.name.startswith(tuple(args.only))]:
-        full = full_seconds(nbformat.read(path, as_version=4))
-        ci = ci_seconds(path)
-        print(f"{path.name:<36} {minutes(full):>12} {minutes(ci):>8}")
+        rows[path.stem] = m = measure(path)
+        print(f"{path.name:<36} {duration(m['seconds']):>10} {m['peak_gb']:>7.2f} GB {m['children_peak_gb']:>7.2f} GB",
+              flush=True)
         if args.write:
-            write_header(path, header(full, ci, where))
+            write_header(path, header(m, where))
+    if args.write and not args.only:
+        write_table(table(rows, where))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,16 @@
-"""Helpers the walkthrough notebooks share: the run profile, figure saving, the real-data folder.
+"""Helpers the walkthrough notebooks share: the run profile, figure saving, committed results.
 
-``CBMIL_PROFILE`` selects sizes: ``"full"`` (default; what the committed notebook outputs come
-from) or ``"ci"`` (small and fast, what ``make test`` executes). In the "ci" profile figures go
-to a temporary folder so that a test run never overwrites the committed ``figures/``.
+``CBMIL_PROFILE`` selects what a notebook computes:
+
+- ``"quick"`` (the default, what a student gets with nothing set, what ``make test`` executes
+  and what the committed outputs show): small live cells, and the studies that take minutes
+  (05's 25 models, 04's learning curves) are *read* from the committed outputs in ``results/``.
+- ``"full"``: the studies are trained again (05's study is then exactly ``make reproduce``) and
+  the live cells run at their larger sizes; minutes to tens of minutes on a CPU.
+
+Figures are written to ``figures/`` only when ``CBMIL_FIGURES=1`` is set (``make notebooks``);
+otherwise :func:`savefig` writes to a temporary folder, so running a notebook never changes the
+committed figures.
 """
 
 from __future__ import annotations
@@ -16,19 +24,26 @@ from cbmil.plots import save, use_kit_style
 
 use_kit_style()                  # one palette and >= 9 pt text in every notebook figure
 
-PROFILES = ("ci", "full")
+PROFILES = ("quick", "full")
 
 
 def profile() -> str:
-    value = os.environ.get("CBMIL_PROFILE", "full")
+    """``"quick"`` (default) or ``"full"``, from ``CBMIL_PROFILE``."""
+    value = os.environ.get("CBMIL_PROFILE", "quick")
     if value not in PROFILES:
         raise ValueError(f"CBMIL_PROFILE must be one of {PROFILES}, got {value!r}")
     return value
 
 
-def pick(ci, full):
-    """``ci`` in the "ci" profile, ``full`` in the "full" one."""
-    return ci if profile() == "ci" else full
+def pick(quick, full):
+    """``quick`` in the "quick" profile (the default), ``full`` in the "full" one."""
+    return quick if profile() == "quick" else full
+
+
+def retrain() -> bool:
+    """True when the notebook should train its studies again instead of reading ``results/``
+    (the "full" profile)."""
+    return profile() == "full"
 
 
 def repo_root() -> Path:
@@ -39,12 +54,30 @@ def repo_root() -> Path:
     return here
 
 
+def results_dir(*parts: str) -> Path:
+    """``results/`` of the repository (or a path under it): the committed outputs of the studies.
+    Raises ``FileNotFoundError`` naming the path and the make target that writes it when missing."""
+    path = repo_root().joinpath("results", *parts)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: it is a committed output of the studies "
+                                f"(see docs/results.md for the `make` target that writes it)")
+    return path
+
+
+def writes_figures() -> bool:
+    """True when ``CBMIL_FIGURES=1``: :func:`savefig` then writes to the repository's ``figures/``."""
+    value = os.environ.get("CBMIL_FIGURES", "0")
+    if value not in ("0", "1"):
+        raise ValueError(f"CBMIL_FIGURES must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
 def figures_dir() -> Path:
-    """``figures/`` of the repository in the "full" profile, a temporary folder in "ci"."""
-    if profile() == "full":
+    """``figures/`` of the repository when :func:`writes_figures`, else a temporary folder."""
+    if writes_figures():
         folder = repo_root() / "figures"
     else:
-        folder = Path(tempfile.gettempdir()) / "cbmil-figures-ci"
+        folder = Path(tempfile.gettempdir()) / "cbmil-figures"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

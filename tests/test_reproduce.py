@@ -252,3 +252,21 @@ def test_every_comparison_comes_from_the_one_results_table(world_study):
     assert world_study.table2()[1]["total_diff"] == row["diff"]
     verdict = next(v for v in world_study.verdicts() if v["metric"] == "total")
     assert verdict["p_holm"] == pytest.approx(row["p_holm"]) and verdict["family"] == "table2_auc"
+
+
+def test_a_study_loads_back_with_its_scores(world_study, tmp_path):
+    from cbmil.study import load_study
+    from cbmil.study.reproduction import write_outputs, write_scores
+    write_outputs(world_study, tmp_path, figures=None)
+    write_scores(world_study, tmp_path)
+    loaded = load_study(tmp_path)
+    assert loaded.model_names == world_study.model_names and len(loaded.layouts) == 3
+    for a, b in zip(loaded.world_scores, world_study.world_scores):
+        np.testing.assert_array_equal(a, b.astype(np.float32))
+    np.testing.assert_array_equal(loaded.layouts[1]["test_offsets"], world_study.worlds[1].test_offsets)
+    assert loaded.table2()[1]["abnormal_diff"] == pytest.approx(world_study.table2()[1]["abnormal_diff"])
+    (tmp_path / "scores_world1.npz").rename(tmp_path / "scores_world9.npz")  # a file of another run
+    with pytest.raises(ValueError, match="one run"):
+        load_study(tmp_path)
+    with pytest.raises(FileNotFoundError, match="runs.json"):
+        load_study(tmp_path / "empty")

@@ -5,8 +5,8 @@ returns its results; ``cbmil.cli`` only parses the command line and calls them."
 
 from cbmil.study.imbalance import DialResult, imbalance_dial
 from cbmil.study.planning import plan_from_runs, plan_table
-from cbmil.study.reproduction import Study, rebuild_tables, reproduce, run_study
+from cbmil.study.reproduction import Study, load_study, rebuild_tables, reproduce, run_study
 from cbmil.study.strength import StrengthResult, strength_study
 
-__all__ = ["reproduce", "rebuild_tables", "run_study", "Study", "imbalance_dial", "DialResult", "strength_study",
+__all__ = ["reproduce", "rebuild_tables", "load_study", "run_study", "Study", "imbalance_dial", "DialResult", "strength_study",
            "StrengthResult", "plan_table", "plan_from_runs"]

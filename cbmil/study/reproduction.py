@@ -69,7 +69,7 @@ class Study:
         self.trainer, self.world_scores, self.record = trainer, list(world_scores), record
         self.worlds = trainer.worlds if trainer is not None else []
         self.snippet_scores = self.world_scores[0] if len(self.world_scores) == 1 else None
-        self.paths, self.data_seconds = {}, 0.0
+        self.paths, self.data_seconds, self.layouts = {}, 0.0, []
         self.seconds = trainer.seconds if trainer is not None else (record or {}).get("train_seconds", 0.0)
         self._set_results(results, seed_worlds)
 
@@ -761,4 +761,34 @@ def rebuild_tables(runs: str | Path, out: str | Path | None = None, figures: str
     out = runs_path.parent if out is None else out
     figures = plots.figure_folder(figures, out)
     study.paths = write_outputs(study, out, figures)
+    return study
+
+
+def load_study(folder: str | Path) -> Study:
+    """A finished study read back from its folder (what ``cbmil reproduce --save-scores`` wrote
+    there): the tables from ``runs.json`` and, when present, every world's test scores and test
+    layout from ``scores.npz`` / ``scores_world<k>.npz``. No training, seconds.
+
+    Returns a :class:`Study` whose ``world_scores[k]`` is the ``[M_k, S_k]`` float32 score array of
+    world k and ``layouts[k]`` the dict of that file's arrays (``test_offsets``,
+    ``test_frame_labels``, ``test_frame_offsets``, ``test_classes``, ``test_keys``, ...; see
+    :func:`write_scores`). Both are empty when the study was run without ``--save-scores``.
+    """
+    from cbmil.eval.protocols import load_scores
+
+    folder = Path(folder)
+    runs = folder / "runs.json"
+    if not runs.is_file():
+        raise FileNotFoundError(f"{runs} does not exist; expected the runs.json of a study written by `cbmil reproduce`")
+    study = Study.from_runs(json.loads(runs.read_text()))
+    files = sorted(folder.glob("scores_world*.npz"), key=lambda p: int(p.stem.removeprefix("scores_world")))
+    if not files and (folder / "scores.npz").is_file():
+        files = [folder / "scores.npz"]
+    study.layouts = [load_scores(path) for path in files]
+    study.world_scores = [layout["snippet_scores"] for layout in study.layouts]
+    study.snippet_scores = study.world_scores[0] if len(study.world_scores) == 1 else None
+    names = [name for layout in study.layouts for name in layout["model_names"].tolist()]
+    if study.layouts and names != study.model_names:
+        raise ValueError(f"{folder}: the scores files hold models {names[:3]}... but runs.json holds "
+                         f"{study.model_names[:3]}...; expected the files of one run")
     return study
