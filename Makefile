@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast reproduce balanced selection-bias imbalance strength lab notebooks notebook-times benchmarks clean
+.PHONY: venv test test-fast reproduce balanced long-schedule selection-bias imbalance strength lab notebooks notebook-times benchmarks clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,12 @@ balanced: $(STAMP)
 selection-bias: $(STAMP)
 	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --eval-every 25 --precision fp32 \
 		--out results/selection_bias --figures none
+
+# The short schedule examined: the ci preset (D = 64), 5 worlds, 3,000 steps, the test set evaluated
+# every 100 steps; notebooks 04 and 05 read its learning curves (results/long_schedule/).
+long-schedule: $(STAMP)
+	$(PY) -m cbmil reproduce --data synthetic --preset ci --seeds 5 --iterations 3000 --eval-every 100 \
+		--precision fp32 --out results/long_schedule --figures none
 
 # When does balancing help? 3 x 3 grid of training-split imbalance x class overlap (ci preset).
 imbalance: $(STAMP)

@@ -55,8 +55,10 @@ def spread_over_frames(unit_scores: np.ndarray, n_frames: int) -> np.ndarray:
 def segment_frame_scores(snippet_scores: np.ndarray, n_frames: int) -> np.ndarray:
     """Sultani's segment protocol for one video: the T snippet scores are pooled into 32
     segments (:func:`cbmil.data.features.segment_pool`, bounds ``b = floor(i * T / 32)``) and segment
-    i's score goes on the frames of its own snippets, ``16 * b[i] : 16 * b[i + 1]`` (as in
-    Sultani's ``Evaluate_Anomaly_Detector.m``: 16 x the clip bounds); a video longer than
+    i's score goes on the frames of its own snippets, ``16 * b[i] : 16 * b[i + 1]`` (16 x the
+    clip bounds, as Sultani's ``Evaluate_Anomaly_Detector.m`` does; that script draws its bounds
+    by ``round(linspace(1, T, 33))``, 1-based, which differs from the training bounds used here
+    by at most one snippet at a boundary for every 32 <= T < 3000); a video longer than
     ``16 * T`` frames is padded with the last score, a shorter one cut. ``[n_frames]``."""
     snippet_scores = np.asarray(snippet_scores)
     bounds = segment_bounds(len(snippet_scores), N_SEGMENTS)

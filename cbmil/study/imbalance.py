@@ -140,7 +140,8 @@ def read_csv(path: str | Path) -> list[dict]:
 
 def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
     """Three heat maps over (imbalance, overlap): CB-MIL - MIL on the mean over classes and on the
-    rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and MIL's Spearman rho."""
+    rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and MIL's Spearman rho (p
+    Holm-adjusted over the grid): one family of p-values, Holm's, in every panel."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
@@ -152,10 +153,10 @@ def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), sharey=True, layout="constrained")
     panels = (("mean_class_auc", f"CB-MIL β={beta:g} − MIL,\nmean over classes (pp)"),
               ("rare_third_auc", f"CB-MIL β={beta:g} − MIL,\nrarest third of classes (pp)"),
-              ("mil_spearman_rho", "MIL: Spearman ρ of per-class AUC\nvs training count"))
+              ("mil_spearman_rho", "MIL: Spearman ρ of per-class AUC\nvs training count (Holm p)"))
     for ax, (key, title) in zip(axes, panels):
         if key == "mil_spearman_rho":
-            grid, p = cell(key), cell("mil_spearman_p")
+            grid, p = cell(key), cell("mil_spearman_p_holm")
             text = np.vectorize(lambda rho, pv: "n/a" if math.isnan(rho) else f"{rho:+.2f}\np={pv:.2f}")(grid, p)
             limit = 1.0
         else:
@@ -196,7 +197,7 @@ class DialResult:
         lines = []
         for r in self.cells:
             rho = "n/a (uniform)" if math.isnan(r["mil_spearman_rho"]) else \
-                f"{r['mil_spearman_rho']:+.2f} (p {r['mil_spearman_p']:.2f})"
+                f"{r['mil_spearman_rho']:+.2f} (Holm p {r['mil_spearman_p_holm']:.2f})"
             lines.append(f"imbalance={r['imbalance']:<8} overlap={r['overlap']:<4g} β={r['beta']:g}: "
                          f"mean-of-classes {r['mean_class_auc_diff']:+.2f} pp [{r['mean_class_auc_ci_low']:+.2f}, "
                          f"{r['mean_class_auc_ci_high']:+.2f}] (Holm p {r['mean_class_auc_p_holm']:.2f}), "
