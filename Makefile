@@ -45,7 +45,8 @@ selection-bias: $(STAMP)
 		--out results/selection_bias --figures none
 
 # The short schedule examined: the ci preset (D = 64), 5 worlds, 3,000 steps, the test set evaluated
-# every 100 steps; notebooks 04 and 05 read its learning curves (results/long_schedule/).
+# every 100 steps; notebooks 04 and 05 read its learning curves (results/long_schedule/). 23 min on 2
+# CPU cores while other jobs shared them (18 CPU-minutes).
 long-schedule: $(STAMP)
 	$(PY) -m cbmil reproduce --data synthetic --preset ci --seeds 5 --iterations 3000 --eval-every 100 \
 		--precision fp32 --out results/long_schedule --figures none
