@@ -76,8 +76,9 @@ class TrainConfig:
     batch_size: abnormal bags per step, and as many normal bags (Sultani: 30 + 30).
     optimizer, lr, weight_decay: the paper states lr 0.001 and not the optimiser; the default is
         Adagrad with lr 1e-3 and ``weight_decay`` 1e-3 on every parameter (torch's L2: gradient
-        + 0.001 W). This is the paper's setting, not Sultani's script, which differs (see
-        :meth:`sultani`). ``"adam"``/``"sgd"`` are options.
+        + 0.001 W): Adagrad as in Sultani's code, at the paper's learning rate. Sultani's script
+        itself differs (lr 0.01, kernel-only L2; see :meth:`sultani`). ``"adam"``/``"sgd"`` are
+        options.
     decay: ``"all"`` (default) applies ``weight_decay`` to every parameter; ``"kernels"`` to the
         weight matrices only, biases free (Keras' ``kernel_regularizer``).
     adagrad_eps: Adagrad's epsilon (torch's default 1e-10; Sultani's Keras script 1e-8).
