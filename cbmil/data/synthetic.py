@@ -12,7 +12,10 @@ Generative model of one video (all vectors in R^D; ``N(0, I)`` draws are per dim
 * **anomaly intervals** (abnormal videos only; hidden in training, the test's ground truth):
   1 event, or 2 with probability 0.12; the anomalous share of the video is log-normal
   with median 0.14 (clipped to [0.02, 0.85]), like the official test annotations. Snippet t's
-  *activation* ``a_t`` in [0, 1] is the share of its 16 frames inside an event.
+  *activation* ``a_t`` in [0, 1] is 1 on every snippet that touches an event and falls off as
+  ``exp(-d / ramp)`` at ``d`` snippets before or after it (``ramp`` = 32 snippets by default;
+  ``ramp=0``: the share of the snippet's 16 frames inside an event, no tails). For a strong class
+  the tails carry the signal well past the annotated span.
 * **background**: a scene prototype ``mu_s`` (one of ``n_scenes``, each ``scene_scale * N(0, I)``)
   + a temporally smooth drift ``drift_scale * P z_t`` (``z_t`` an AR(1) process of rank
   ``drift_rank`` with coefficient ``drift_phi``) + white noise ``noise * N(0, I)``.
@@ -230,8 +233,10 @@ def _intervals(cfg, rng, n_frames: int) -> tuple[tuple[int, int], ...]:
 
 
 def _activation(intervals, n_snippets: int, ramp: float) -> np.ndarray:
-    """Anomaly activation ``[T]``: the share of each snippet's 16 frames inside an event, with
-    tails ``exp(-distance / ramp)`` (distance in snippets) before and after each event."""
+    """Anomaly activation ``[T]``: ``max(inside_t, exp(-d_t / ramp))`` with ``inside_t`` the share
+    of snippet t's 16 frames inside an event and ``d_t`` its distance in snippets to the nearest
+    snippet that touches an event; so 1 on every snippet that touches an event (d = 0), tails
+    before and after. ``ramp <= 0``: ``inside_t`` alone."""
     frames = frame_ground_truth(intervals, snippet_frames(n_snippets)).astype(np.float32)
     inside = frames.reshape(n_snippets, FRAMES_PER_SNIPPET).mean(axis=1)
     if ramp <= 0:
