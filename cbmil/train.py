@@ -419,7 +419,10 @@ class Trainer:
         for row, g in zip(words, self.mask_rng):  # drawn in place: no copy into a stacked tensor
             torch.randint(-2**63, 2**63 - 1, row.shape, generator=g, out=row)
         bits = words.view(torch.int16)[:, :n]  # uniform on [-32768, 32767]
-        keep = (bits < self._threshold).mul(self._scale)  # [S, n] float32 (bool x float; torch.where is 2x slower)
+        if self._threshold > 2**15 - 1:  # dropout 0: keep every unit (32768 would wrap to -32768 in int16)
+            keep = torch.ones(bits.shape, dtype=torch.float32, device=self.device)
+        else:
+            keep = (bits < self._threshold).mul(self._scale)  # [S, n] float32 (bool x float; torch.where is 2x slower)
         return keep[:, :rows * h1].view(-1, rows, h1), keep[:, rows * h1:].view(-1, rows, h2)
 
     def scores(self, x: torch.Tensor, masks: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

@@ -229,3 +229,13 @@ def test_kernel_only_decay_leaves_biases_alone(tiny):
     assert [g["weight_decay"] for g in trainer.optimizer.param_groups] == [0.5, 0.0]
     with pytest.raises(ValueError, match="decay"):
         TrainConfig(decay="biases")
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.6, 1 - 2**-16])
+def test_dropout_masks_keep_the_configured_share(tiny, dropout):
+    trainer = Trainer(tiny, [Variant("MIL")], [0], config(dropout=dropout), settings())
+    m1, m2 = trainer.masks(200)
+    kept = torch.cat([m1.flatten(), m2.flatten()]) > 0
+    assert abs(kept.float().mean().item() - (1 - dropout)) < 0.01
+    if dropout == 0.0:  # every unit kept, unscaled (32768 must not wrap in int16)
+        assert torch.equal(m1, torch.ones_like(m1)) and torch.equal(m2, torch.ones_like(m2))
