@@ -102,8 +102,8 @@ def write_header(path: Path, line: str) -> None:
 
 def table(rows: dict[str, dict], where: str) -> str:
     """The README's table: one row per notebook."""
-    lines = [f"Measured on {where} with `make notebook-times` (each notebook executed top to bottom in a fresh "
-             f"kernel, nothing set):", "",
+    lines = [f"Measured with `make notebook-times` ({where}), each notebook executed top to bottom in a fresh "
+             f"kernel with nothing set:", "",
              "| notebook | run time | peak resident memory |", "|---|---:|---:|"]
     lines += [f"| `{name}` | {duration(m['seconds'])} | {m['peak_gb']:.1f} GB |" for name, m in rows.items()]
     return "\n".join(lines)
