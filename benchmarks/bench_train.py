@@ -19,6 +19,9 @@ computed from the medians of the same run.
 * the kit's step for one model (the paper's batch: 30 + 30 bags of 32 segments), in seconds and
   in GFLOP/s counting the FLOPs really executed (layer 1 forward and weight gradient — the input
   needs no gradient — plus layers 2 and 3), and its ratio to the limit of the same precision;
+* the same one-model step with the top-k MIL loss (``TrainConfig(loss="topk")``, k = 3,
+  :func:`cbmil.losses.topk_mil_loss`) on the same data, timed in the same rounds:
+  ``topk_step_seconds`` and ``topk_ratio`` = top-k / ranking (the target: within 10 %);
 * the same step through the fused training pass (``RunSettings(fused=True)``, :mod:`cbmil.accel.fused`,
   the backward written out) for one model and for 20 vectorized: ``fused_speedup`` and
   ``fused_speedup_m20`` = autograd (the default) / fused;
@@ -190,6 +193,7 @@ def main() -> None:
             fused = replace(run, fused=True)
             grids = {1: (1, 1), 5: (1, 5), 20: (4, 5)}
             trainers = {"step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg, run),
+                        "topk_step_seconds": Trainer(data, paper_variants(())[:1], [0], replace(cfg, loss="topk"), run),
                         "fused_step_seconds": Trainer(data, paper_variants(())[:1], [0], cfg, fused),
                         "fused_vectorized_m20_step_seconds": Trainer(data, paper_variants()[:5], list(range(4)),
                                                                      cfg, fused)}
@@ -227,6 +231,7 @@ def main() -> None:
                                                               - figures["phase_limit_seconds"])
             for m in grids:
                 out[key(precision, f"vectorized_m{m}_cost_ratio")] = figures[f"vectorized_m{m}_step_seconds"] / (m * t1)
+            out[key(precision, "topk_ratio")] = figures["topk_step_seconds"] / t1
             out[key(precision, "fused_speedup")] = t1 / figures["fused_step_seconds"]
             out[key(precision, "fused_speedup_m20")] = (figures["vectorized_m20_step_seconds"]
                                                         / figures["fused_vectorized_m20_step_seconds"])
@@ -292,6 +297,8 @@ def main() -> None:
               f"{k('limit_gflops'):.1f} GFLOP/s")
         print(f"{'kit step, one model':<44}{show(out, key(precision, 'step_seconds'))}  {k('step_gflops'):.1f} GFLOP/s "
               f"= {100 * k('ratio_to_limit'):.0f} % of the {precision} limit")
+        print(f"{'the same, top-k MIL loss (--loss topk, k = 3)':<44}{show(out, key(precision, 'topk_step_seconds'))}  "
+              f"= {k('topk_ratio'):.3f} x the ranking loss's step")
         print(f"{'the same, fused training pass (--fused)':<44}{show(out, key(precision, 'fused_step_seconds'))}  "
               f"= {100 * k('fused_ratio_to_limit'):.0f} % of the limit; {k('fused_speedup'):.2f} x the speed of autograd")
         total = sum(k(f"phase_{name}_seconds") for name in PHASES)

@@ -12,6 +12,7 @@ from cbmil.data import dataset as ds
 from cbmil.study.paper import BETAS
 from cbmil.data.frames import PROTOCOLS
 from cbmil.data.sources import load_source
+from cbmil.losses import TOPK
 
 
 def _summary(args) -> int:
@@ -76,7 +77,8 @@ def _reproduce(args) -> int:
                       out=args.out, figures=args.figures, data_seed=args.data_seed, one_world=args.one_world,
                       balanced=args.balanced, config=args.config, optimizer=args.optimizer, pairing=args.pairing,
                       sparsity=args.sparsity, normalize="none" if args.raw_weights else args.normalize,
-                      crop=args.crop, batch_size=args.batch_size, settings=_settings(args, not args.quiet),
+                      crop=args.crop, batch_size=args.batch_size, loss=args.loss, topk=args.topk,
+                      settings=_settings(args, not args.quiet),
                       save_scores=args.save_scores, save_checkpoints=args.save_checkpoints,
                       keep_memory=not args.release_memory)
     trainer = study.trainer
@@ -213,6 +215,12 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--raw-weights", action="store_true", help="the same as --normalize none")
     parser.add_argument("--crop", default="random", choices=["random", "mean"])
     parser.add_argument("--batch-size", type=int, default=30, help="abnormal (and normal) bags per step")
+    parser.add_argument("--loss", default="ranking", choices=["ranking", "topk"],
+                        help="MIL loss: 'ranking' (Sultani's hinge on the bags' max scores, the paper's; default) "
+                             "or 'topk' (mean of each bag's K top scores + binary cross-entropy, as RTFM); "
+                             "CB-MIL weights the abnormal bags' terms of either")
+    parser.add_argument("--topk", type=int, default=TOPK, metavar="K",
+                        help=f"segments pooled per bag by --loss topk, 1..32 (default {TOPK}, RTFM's 3 of 32)")
     parser.add_argument("--protocol", default="snippet", choices=PROTOCOLS)
     add_arithmetic_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

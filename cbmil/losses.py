@@ -1,4 +1,5 @@
-"""Losses of weakly supervised VAD: Sultani's MIL ranking loss and the paper's CB-MIL.
+"""Losses of weakly supervised VAD: Sultani's MIL ranking loss, the paper's CB-MIL, and the top-k
+MIL loss of later methods (RTFM, Wu et al. 2020) with the same class weights.
 
 A training video is a *bag* of S temporal *segments* (S = 32; the paper's snippets V^i), each
 scored f(V^i) in [0, 1] by the scorer; a bag carries only a video-level label, abnormal (of one
@@ -28,9 +29,15 @@ leaves four choices open (docs/method-choices.md, 1-4); each is an option here:
 4. Sparsity (``sparsity``). Eq. (3) as typeset may square the scores: ``"linear"`` (default) is
    Sultani's sum of scores, ``"squared"`` the sum of squares.
 
+Beyond the paper, :func:`topk_mil_loss` pools each bag by the mean of its k top scores and puts a
+binary cross-entropy on it (abnormal bags against 1, normal bags against 0) instead of the
+hinge; the class weights, when given, weight the abnormal bags' terms, and the two regularisers
+are the same. It is the one thing to change to ask whether CB-MIL's effect depends on the loss.
+
 Every loss accepts a leading model dimension (``[M, B, S]`` scores -> ``[M]`` losses), so that many
 independent scorers train in one vectorised step. The public functions validate their arguments;
-``mil_ranking_loss(..., check=False)`` skips that inside a training loop whose inputs were checked.
+``mil_ranking_loss(..., check=False)`` (and ``topk_mil_loss``'s) skips that inside a training loop
+whose inputs were checked.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from numbers import Real
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
 
@@ -53,6 +61,8 @@ SPARSITY_FORMS: tuple[str, ...] = ("linear", "squared")
 #: Sultani et al.'s regulariser weights lambda1 (smoothness) and lambda2 (sparsity).
 LAMBDA_SMOOTH = 8e-5
 LAMBDA_SPARSE = 8e-5
+#: Segments pooled by :func:`topk_mil_loss` by default: RTFM's k = 3 of 32 segments.
+TOPK = 3
 
 
 # ----------------------------------------------------------------------------- class weights
@@ -249,6 +259,76 @@ def mil_ranking_loss(abnormal_scores: torch.Tensor, normal_scores: torch.Tensor,
     return loss
 
 
+def topk_mean(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean of each bag's k top segment scores, ``[..., B, S]`` -> ``[..., B]`` (k = 1: the max of
+    Sultani's hinge; k = S: the mean over the bag)."""
+    return scores.topk(k, dim=-1).values.mean(dim=-1)
+
+
+def topk_mil_loss(abnormal_scores: torch.Tensor, normal_scores: torch.Tensor, weights=None, k: int = TOPK,
+                  lambda_smooth: float = LAMBDA_SMOOTH, lambda_sparse: float = LAMBDA_SPARSE,
+                  *, sparsity: str = "linear", check: bool = True) -> torch.Tensor:
+    """Top-k MIL loss (the pooling and cross-entropy of RTFM and Wu et al. 2020), with class weights
+    as in CB-MIL::
+
+        p(b)  = mean of the k largest scores of bag b                          (:func:`topk_mean`)
+        loss  = [ sum_i w_i BCE(p(a_i), 1) + sum_j BCE(p(n_j), 0) ] / (B_a + B_n)
+                + l1 mean_i smooth(a_i) + l2 mean_i sparse(a_i)
+
+    with ``BCE(p, 1) = -log p`` and ``BCE(p, 0) = -log(1 - p)``, each log clamped at -100 (torch's
+    :func:`~torch.nn.functional.binary_cross_entropy`, the ``nn.BCELoss`` of the public code: a
+    bag's term is at most 100 and its gradient stays finite at p = 0 or 1), ``smooth`` and
+    ``sparse`` those of :func:`mil_ranking_loss` (:func:`smoothness_term`, :func:`sparsity_term`).
+    With B_a = B_n = B the denominator is 2B. Only the abnormal bags are weighted (normal bags
+    weigh 1, as the normal bags of CB-MIL's hinge); the regularisers act on abnormal bags only.
+    No pairing: every bag has its own term.
+
+    Parameters
+    ----------
+    abnormal_scores : torch.Tensor, shape [B_a, S] or [M, B_a, S]
+        Segment scores in [0, 1] (the scorer's sigmoid outputs) of B_a abnormal bags of S >= 2
+        segments, optionally of M models.
+    normal_scores : torch.Tensor, shape [B_n, S] or [M, B_n, S]
+        Scores of B_n normal bags; the same dimensions, M and S (B_n may differ from B_a).
+    weights : None, or array_like / torch.Tensor of shape [B_a] or (3-D scores only) [M, B_a]
+        Weight w_i of each abnormal bag's cross-entropy, as in :func:`mil_ranking_loss` (None:
+        all ones, plain top-k MIL).
+    k : int, default 3
+        Segments pooled per bag, 1 <= k <= S. The default is RTFM's 3 of 32 segments (RTFM picks
+        them by feature magnitude, here by score); Wu et al. pool k = T // 16 + 1 of a video's T
+        snippets instead.
+    lambda_smooth, lambda_sparse : float, default 8e-5
+        lambda1 and lambda2, each >= 0. The default is the kit's (Sultani's), the same as the
+        ranking loss's, so that a comparison of the two losses changes only the pooled term;
+        RTFM's code uses 8e-4 (smoothness) and 8e-3 (sparsity).
+    sparsity : {"linear", "squared"}, default "linear"
+        The sparsity term's form, as in :func:`mil_ranking_loss`.
+    check : bool, default True
+        Validate the arguments (shapes, k, lambdas, weights; on the CPU also that the scores lie
+        in [0, 1]: on an accelerator torch's kernel asserts it). ``False`` trusts them, as
+        :func:`mil_ranking_loss` does.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar (0-d) for 2-D scores, shape [M] (one loss per model) for 3-D scores.
+    """
+    if check:
+        weights, k, lambda_smooth, lambda_sparse = _check_topk_arguments(
+            abnormal_scores, normal_scores, weights, k, sparsity, lambda_smooth, lambda_sparse)
+    p_a, p_n = topk_mean(abnormal_scores, k), topk_mean(normal_scores, k)  # [..., B_a], [..., B_n]
+    bce_a = F.binary_cross_entropy(p_a, torch.ones_like(p_a), reduction="none")   # -log p
+    bce_n = F.binary_cross_entropy(p_n, torch.zeros_like(p_n), reduction="none")  # -log(1 - p)
+    if weights is not None:
+        bce_a = bce_a * weights
+    loss = (bce_a.sum(dim=-1) + bce_n.sum(dim=-1)) / (p_a.shape[-1] + p_n.shape[-1])
+    if lambda_smooth:
+        loss = loss + lambda_smooth * smoothness_term(abnormal_scores).mean(dim=-1)
+    if lambda_sparse:
+        loss = loss + lambda_sparse * _sparsity(abnormal_scores, sparsity).mean(dim=-1)
+    return loss
+
+
 # ----------------------------------------------------------------------------- argument checks
 
 def _is_real(value) -> bool:
@@ -369,3 +449,24 @@ def _check_loss_arguments(abnormal, normal, weights, pairing, sparsity, lambda_s
     lambdas = _check_lambda(lambda_smooth, "lambda_smooth"), _check_lambda(lambda_sparse, "lambda_sparse")
     _check_bags(abnormal, normal, pairing)
     return (_check_weights(weights, abnormal), *lambdas)
+
+
+def _check_k(k, segments: int) -> int:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= segments:
+        raise ValueError(f"k (segments pooled per bag) must be an integer with 1 <= k <= S = {segments} "
+                         f"(the bags' segments), got {k!r}")
+    return int(k)
+
+
+def _check_topk_arguments(abnormal, normal, weights, k, sparsity, lambda_smooth, lambda_sparse):
+    """Validate :func:`topk_mil_loss`'s arguments; return the weights as a tensor (or None), k as
+    an int and the two lambdas as floats."""
+    _check_option(sparsity, SPARSITY_FORMS, "sparsity")
+    lambdas = _check_lambda(lambda_smooth, "lambda_smooth"), _check_lambda(lambda_sparse, "lambda_sparse")
+    _check_bags(abnormal, normal, "all")  # any numbers of abnormal and normal bags
+    k = _check_k(k, abnormal.shape[-1])
+    for scores, name in ((abnormal, "abnormal_scores"), (normal, "normal_scores")):
+        if scores.device.type == "cpu" and not bool(((scores >= 0) & (scores <= 1)).all()):
+            raise ValueError(f"{name} must be probabilities in [0, 1] (the scorer's sigmoid outputs) for the "
+                             f"cross-entropy, got values in [{scores.min().item():g}, {scores.max().item():g}]")
+    return (_check_weights(weights, abnormal), k, *lambdas)

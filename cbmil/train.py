@@ -38,11 +38,15 @@ from cbmil.accel.memory import drop_mapped_rows
 from cbmil.data.dataset import VADDataset
 from cbmil.data.frames import PROTOCOLS, frame_scores
 from cbmil.eval import metrics
-from cbmil.losses import NORMALIZATIONS, PAIRINGS, SPARSITY_FORMS, class_balanced_weights, mil_ranking_loss
+from cbmil.data.features import N_SEGMENTS
+from cbmil.losses import (NORMALIZATIONS, PAIRINGS, SPARSITY_FORMS, TOPK, class_balanced_weights, mil_ranking_loss,
+                          topk_mil_loss)
 from cbmil.model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from cbmil.data.ucf_crime import NORMAL_INDEX
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
+#: The MIL losses a model can train with (:attr:`TrainConfig.loss`); the first is the paper's.
+LOSSES = ("ranking", "topk")
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,13 @@ class TrainConfig:
     adagrad_eps: Adagrad's epsilon (torch's default 1e-10; Sultani's Keras script 1e-8).
     layer2: activation after the 32-unit layer, ``"relu"`` (default) or ``"linear"`` (Sultani).
     lambda_smooth, lambda_sparse: lambda1 = lambda2 = 8e-5.
-    pairing, sparsity: the ambiguities of :mod:`cbmil.losses` (defaults: paired, linear).
+    loss: ``"ranking"`` (default, the paper's: Sultani's hinge on the bags' max scores,
+        :func:`cbmil.losses.mil_ranking_loss`) or ``"topk"``: the mean of each bag's ``topk`` top
+        scores under a binary cross-entropy (RTFM, Wu et al.; :func:`cbmil.losses.topk_mil_loss`),
+        with the same class weights, regularisers and lambdas, so that only the pooled term changes.
+    topk: segments pooled per bag by ``loss="topk"``, 1 <= topk <= 32 (default 3, RTFM's 3 of 32).
+    pairing, sparsity: the ambiguities of :mod:`cbmil.losses` (defaults: paired, linear). Pairing
+        belongs to the ranking hinge; ``loss="topk"`` pairs no bags and refuses ``pairing="all"``.
     normalize_weights: scaling of the class weights, as in
         :func:`cbmil.losses.class_balanced_weights` (same default): ``"classes"`` (default) is
         Cui et al.'s, the weights sum to the number of classes, as in the public code the paper
@@ -112,12 +122,22 @@ class TrainConfig:
     dropout: float = DROPOUT
     hidden: tuple[int, int] = HIDDEN
     crop: str = "random"
+    loss: str = "ranking"
+    topk: int = TOPK
 
     def __post_init__(self):
         for name, allowed in (("optimizer", OPTIMIZERS), ("decay", ("all", "kernels")), ("layer2", LAYER2),
                               ("pairing", PAIRINGS), ("sparsity", SPARSITY_FORMS), ("crop", ("random", "mean")),
-                              ("normalize_weights", NORMALIZATIONS + (True, False))):
+                              ("normalize_weights", NORMALIZATIONS + (True, False)), ("loss", LOSSES)):
             _check_choice("TrainConfig", name, getattr(self, name), allowed)
+        if (not isinstance(self.topk, (int, np.integer)) or isinstance(self.topk, bool)
+                or not 1 <= self.topk <= N_SEGMENTS):
+            raise ValueError(f"TrainConfig.topk must be an integer with 1 <= topk <= {N_SEGMENTS} (segments "
+                             f"per bag), got {self.topk!r}")
+        object.__setattr__(self, "topk", int(self.topk))
+        if self.loss == "topk" and self.pairing != "paired":
+            raise ValueError(f"TrainConfig.pairing={self.pairing!r} pairs bags for the ranking hinge; "
+                             "loss='topk' gives every bag its own term: leave pairing at 'paired'")
         if self.iterations < 0 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: iterations >= 0 and batch_size >= 1 expected, "
                              f"got {self.iterations} and {self.batch_size}")
@@ -347,6 +367,9 @@ class Trainer:
                 # the world's in-memory bags become a view of the copy made here (the same values),
                 # so that the two are not held twice (5 worlds at D = 2048: 2.1 GB)
                 world.train_bags = self.bags[w].numpy()
+        if config.loss == "topk" and config.topk > self.bags.shape[3]:
+            raise ValueError(f"TrainConfig.topk = {config.topk} pools more segments than a training bag holds "
+                             f"({self.bags.shape[3]})")
         self.classes = torch.from_numpy(np.array(self.data.train_classes, dtype=np.int64))
         # first bag of each seed's world in the [W * N] bags: seed i reads world i (or the one world)
         n_bags = first.shape[0]
@@ -437,15 +460,19 @@ class Trainer:
         return scores.view(len(self.seeds), len(self.variants), 2 * self.config.batch_size, -1)
 
     def loss(self, scores: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """Per-model loss ``[M]`` (eq. 3; MIL or CB-MIL by the variant's weights) of ``scores
-        [S, V, 2B, 32]`` (abnormal bags first), the abnormal bags' classes ``[S, B]``."""
+        """Per-model loss ``[M]`` (eq. 3, or the top-k loss by ``config.loss``; MIL or CB-MIL by the
+        variant's weights) of ``scores [S, V, 2B, 32]`` (abnormal bags first), the abnormal bags'
+        classes ``[S, B]``."""
         cfg, b = self.config, self.config.batch_size
         s, v = len(self.seeds), len(self.variants)
-        weights = self.weights[:, classes].transpose(0, 1)  # [S, V, B]
-        return mil_ranking_loss(scores[:, :, :b].reshape(s * v, b, -1), scores[:, :, b:].reshape(s * v, b, -1),
-                                weights.reshape(s * v, b), pairing=cfg.pairing, sparsity=cfg.sparsity,
-                                lambda_smooth=cfg.lambda_smooth, lambda_sparse=cfg.lambda_sparse,
-                                check=False)  # TrainConfig validated the options; shapes are ours
+        weights = self.weights[:, classes].transpose(0, 1).reshape(s * v, b)  # [S, V, B] -> [M, B]
+        abnormal, normal = scores[:, :, :b].reshape(s * v, b, -1), scores[:, :, b:].reshape(s * v, b, -1)
+        # check=False: TrainConfig validated the options; shapes are ours
+        if cfg.loss == "topk":
+            return topk_mil_loss(abnormal, normal, weights, k=cfg.topk, lambda_smooth=cfg.lambda_smooth,
+                                 lambda_sparse=cfg.lambda_sparse, sparsity=cfg.sparsity, check=False)
+        return mil_ranking_loss(abnormal, normal, weights, pairing=cfg.pairing, sparsity=cfg.sparsity,
+                                lambda_smooth=cfg.lambda_smooth, lambda_sparse=cfg.lambda_sparse, check=False)
 
     def step(self) -> torch.Tensor:
         """One optimisation step of every model; returns the per-model losses ``[M]``.
@@ -645,7 +672,7 @@ def evaluate_bank(bank: ScorerBank, data: VADDataset | Sequence[VADDataset], pro
     return results
 
 
-__all__ = ["Variant", "paper_variants", "TrainConfig", "RunSettings", "Trainer", "train", "check_settings",
+__all__ = ["LOSSES", "Variant", "paper_variants", "TrainConfig", "RunSettings", "Trainer", "train", "check_settings",
            "select_device",
            "device_name", "score_snippets", "score_worlds", "score_bank", "evaluate_bank", "variant_weights",
            "check_worlds"]

@@ -39,6 +39,7 @@ from cbmil import plots
 from cbmil.data.dataset import VADDataset
 from cbmil.train import RunSettings, TrainConfig, Trainer, check_settings, evaluate_bank, paper_variants, score_bank
 from cbmil.data.ucf_crime import CLASSES
+from cbmil.losses import TOPK
 
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
 PRESETS = {"ci": {"seeds": 2, "iterations": 300}, "full": {"seeds": 5, "iterations": 250}}
@@ -672,8 +673,9 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
               figures: str | Path | None = None, data_seed: int = 0, one_world: bool = False,
               balanced: bool = False, config: str | TrainConfig = "paper", optimizer: str = "adagrad",
               pairing: str = "paired", sparsity: str = "linear", normalize: str = "classes",
-              crop: str = "random", batch_size: int = 30, settings: RunSettings | None = None,
-              save_scores: bool = False, save_checkpoints: bool = False, keep_memory: bool = False) -> Study:
+              crop: str = "random", batch_size: int = 30, loss: str = "ranking", topk: int = TOPK,
+              settings: RunSettings | None = None, save_scores: bool = False, save_checkpoints: bool = False,
+              keep_memory: bool = False) -> Study:
     """The paper's study with seeds: train MIL and CB-MIL at every beta for ``seeds`` seeds in one
     vectorized run, evaluate every model, and (with ``out``) write the tables, ``runs.json``,
     ``results.csv`` and figures there. Returns the :class:`Study`.
@@ -684,6 +686,10 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
     config: ``"paper"`` (default), ``"sultani"`` (his public script's optimiser, L2 and linear
         layer 2; steps stay ``iterations``) or a :class:`TrainConfig` (then ``iterations`` and
         the loss options below must be left at their defaults).
+    loss, topk: ``"ranking"`` (default, the paper's hinge) or ``"topk"``, the top-``topk`` mean
+        under a cross-entropy (:attr:`TrainConfig.loss`); methods keep their names (MIL: unweighted,
+        CB-MIL: class-weighted), the study's label (and so every table caption and figure title)
+        names the top-k loss.
     settings: how the run executes (:class:`RunSettings`: device, precision, progress, ...).
     figures: folder for the figures; ``None`` (default) = ``out``; ``"none"`` = no figures.
     keep_memory: on a CPU, make the process keep freed memory for the next step
@@ -696,7 +702,8 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
     seed_list = list(range(seeds or PRESETS[preset]["seeds"]))
     iterations = iterations or PRESETS[preset]["iterations"]
     train_config = _train_config(config, iterations=iterations, optimizer=optimizer, pairing=pairing,
-                                 sparsity=sparsity, normalize_weights=normalize, crop=crop, batch_size=batch_size)
+                                 sparsity=sparsity, normalize_weights=normalize, crop=crop, batch_size=batch_size,
+                                 loss=loss, topk=topk)
     device = check_settings(settings, train_config)  # refuses impossible settings before the data is made
     start = time.perf_counter()
     if str(data) == "synthetic":
@@ -714,6 +721,7 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
         from cbmil.data.sources import load_source
         worlds = load_source(str(data))
         label = f"features from {data}"
+    label += loss_label(train_config)
     if keep_memory and device.type == "cpu":
         from cbmil.accel.memory import keep_freed_memory
         keep_freed_memory()  # before the bags and the bank are allocated
@@ -730,6 +738,14 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
             study.paths["models"] = save_models(study.trainer, Path(out) / "models.pt")
     study.seconds = time.perf_counter() - start
     return study
+
+
+def loss_label(config: TrainConfig) -> str:
+    """What a study's label adds for its loss: nothing for the paper's ranking loss, else its name
+    (``", top-3 MIL loss (mean of 3 top scores + BCE)"``)."""
+    if config.loss == "ranking":
+        return ""
+    return f", top-{config.topk} MIL loss (mean of {config.topk} top scores + BCE)"
 
 
 def _train_config(config: str | TrainConfig, **fields) -> TrainConfig:
