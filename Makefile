@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast reproduce balanced long-schedule selection-bias imbalance strength lab notebooks notebook-times benchmarks clean
+.PHONY: venv test test-fast reproduce balanced long-schedule selection-bias imbalance imbalance-extended imbalance-1000 strength lab notebooks notebook-times benchmarks clean
 
 venv: $(STAMP)
 
@@ -54,6 +54,17 @@ long-schedule: $(STAMP)
 # When does balancing help? 3 x 3 grid of training-split imbalance x class overlap (ci preset).
 imbalance: $(STAMP)
 	$(PY) -m cbmil imbalance --preset ci --precision fp32 --out results/imbalance --figures figures
+
+# The dial for both losses (ranking, top-3) and both remedies (class weights, class-balanced
+# re-sampling), each against the same loss unbalanced (6 min on 2 cores, fp32).
+imbalance-extended: $(STAMP)
+	$(PY) -m cbmil imbalance --preset ci --precision fp32 --losses ranking topk --balance weights sampler \
+		--out results/imbalance_extended --figures figures
+
+# Schedule sensitivity: the dial's overlap 0 and 0.5 x ucf and extreme cells at 1,000 steps (4 x 250).
+imbalance-1000: $(STAMP)
+	$(PY) -m cbmil imbalance --preset ci --precision fp32 --levels ucf extreme --overlaps 0 0.5 --iterations 1000 \
+		--losses ranking topk --balance weights sampler --out results/imbalance_1000 --figures none
 
 # The generator examined: per-class strength vs AUC and localisation, with and without context.
 strength: $(STAMP)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from cbmil.data import dataset as ds
 from cbmil.study.paper import BETAS
@@ -80,14 +81,15 @@ def _reproduce(args) -> int:
                       crop=args.crop, batch_size=args.batch_size, loss=args.loss, topk=args.topk,
                       settings=_settings(args, not args.quiet),
                       save_scores=args.save_scores, save_checkpoints=args.save_checkpoints,
-                      keep_memory=not args.release_memory)
-    trainer = study.trainer
+                      keep_memory=not args.release_memory, balance=args.balance)
+    trainer = study.trainers[0]  # "sampler": MIL's, then one per beta, all alike but for the draw
     print(study.table2_markdown())
     print(localisation_markdown(study.table1(), study.label))
     print(f"wrote {', '.join(str(p) for p in study.paths.values())}")
-    print(f"{trainer.bank.n_models} models x {trainer.config.iterations} steps on {trainer.device} "
+    runs = f" in {len(study.trainers)} runs" if len(study.trainers) > 1 else ""
+    print(f"{len(study.model_names)} models x {trainer.config.iterations} steps{runs} on {trainer.device} "
           f"(layer 1 in {trainer.settings.precision}, {study.design}): data {study.data_seconds:.0f} s, "
-          f"training {trainer.seconds:.0f} s, total {study.seconds:.0f} s")
+          f"training {study.train_seconds:.0f} s, total {study.seconds:.0f} s")
     return 0
 
 
@@ -104,9 +106,23 @@ def _imbalance(args) -> int:
     result = imbalance_dial(preset=args.preset, levels=args.levels, overlaps=args.overlaps, betas=args.betas,
                             worlds=args.worlds, iterations=args.iterations, out=args.out, figures=args.figures,
                             settings=_settings(args, progress=False), keep_memory=not args.release_memory,
-                            replot=args.replot, quiet=args.quiet)
+                            replot=args.replot, quiet=args.quiet, losses=args.losses, balance=args.balance)
     print(result.summary())
     print(f"wrote {', '.join(str(p) for p in result.paths.values())}")
+    return 0
+
+
+def _schedule(args) -> int:
+    from cbmil.study.imbalance import schedule_markdown, schedule_table
+    table = schedule_table(args.short, args.long)
+    text = schedule_markdown(table)
+    print(text)
+    kept = int(table["survives"].sum())
+    print(f"\n{kept} of {len(table)} verdicts (raw 95 % interval: above 0, below 0 or containing 0) are the same at both schedules")
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+        table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
+        print(f"wrote {args.out} and {Path(args.out).with_suffix('.csv')}")
     return 0
 
 
@@ -185,7 +201,8 @@ def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--data", default="synthetic", help="'synthetic' or a cache folder from `data prepare`")
     parser.add_argument("--preset", default="ci", choices=["ci", "full"],
                         help="synthetic data preset and default seeds/iterations (ci: 2 seeds x 300; full: 5 x 250, the main job)")
-    parser.add_argument("--betas", type=float, nargs="+", default=list(BETAS), help="CB-MIL betas")
+    parser.add_argument("--betas", type=float, nargs="+", default=list(BETAS),
+                        help="betas of CB-MIL (or, with --balance sampler, of the class-balanced draw)")
     parser.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
     parser.add_argument("--iterations", type=int, help="training steps per model")
     parser.add_argument("--out", default="results", help="folder for tables and runs.json")
@@ -221,6 +238,11 @@ def add_reproduce_arguments(parser) -> None:
                              "CB-MIL weights the abnormal bags' terms of either")
     parser.add_argument("--topk", type=int, default=TOPK, metavar="K",
                         help=f"segments pooled per bag by --loss topk, 1..32 (default {TOPK}, RTFM's 3 of 32)")
+    parser.add_argument("--balance", default="weights", choices=["weights", "sampler", "none"],
+                        help="how the rows after MIL balance the anomaly classes: 'weights' (CB-MIL's class weights "
+                             "at each beta, the paper's study; default), 'sampler' (MIL's unweighted loss on batches "
+                             "whose abnormal bags are drawn class-balanced at each beta: 'CB-sampler beta', paired "
+                             "with MIL by seed) or 'none' (MIL only)")
     parser.add_argument("--protocol", default="snippet", choices=PROTOCOLS)
     add_arithmetic_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -263,10 +285,18 @@ def add_imbalance_arguments(parser) -> None:
                              "of the UCF counts")
     parser.add_argument("--overlaps", type=float, nargs="+", default=[0.0, 0.5, 0.9],
                         help="overlap of the class signatures (0 = class-specific evidence)")
-    parser.add_argument("--betas", type=float, nargs="+", default=[0.9999], help="CB-MIL betas")
+    parser.add_argument("--betas", type=float, nargs="+", default=[0.9999],
+                        help="betas of the class-balanced remedies (CB-MIL's weights, the sampler's draw)")
+    parser.add_argument("--losses", nargs="+", choices=["ranking", "topk"], default=["ranking"],
+                        help="MIL losses, each compared with itself balanced (default: ranking, the paper's hinge; "
+                             "topk: BCE on each bag's top-3 mean)")
+    parser.add_argument("--balance", nargs="+", choices=["weights", "sampler"], default=["weights"],
+                        help="remedies for the imbalance, each vs the plain loss: weights (CB-MIL's class weights, "
+                             "default) and/or sampler (class-balanced re-sampling, unit weights)")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--replot", action="store_true",
-                        help="no training: redo the statistics, CSV of cells and figures from OUT/imbalance.csv")
+                        help="no training: redo the statistics, CSV of cells and figures from OUT/imbalance.csv "
+                             "(levels, overlaps, betas, losses and remedies: the run's own)")
 
 
 def add_strength_arguments(parser) -> None:
@@ -339,6 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
                                          "class strength, for several values of context")
     add_strength_arguments(st)
     st.set_defaults(func=_strength)
+
+    sch = sub.add_parser("schedule", help="the imbalance dial's changes at two schedules: which verdicts survive "
+                                          "longer training (no training)")
+    sch.add_argument("short", help="folder of a dial run (imbalance_cells.csv, imbalance_run.json)")
+    sch.add_argument("long", help="folder of the same cells trained for more steps")
+    sch.add_argument("--out", help="also write the markdown table here (and its CSV beside it)")
+    sch.set_defaults(func=_schedule)
 
     tab = sub.add_parser("tables", help="rebuild Tables 1-2 and figures from a study's runs.json (no training)")
     tab.add_argument("runs", help="runs.json written by `cbmil reproduce`")

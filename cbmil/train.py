@@ -7,6 +7,12 @@ variants of that seed share them: the paired design, so that the MIL vs CB-MIL d
 one seed isolates the loss. Consequently a model trained in a grid ends with the same weights
 as the same (seed, variant) trained alone (up to float rounding).
 
+Class-balanced re-sampling (``TrainConfig(sampler_beta=beta)``) changes the draw of the abnormal
+bags for every variant of the trainer: they come from a per-seed generator of their own
+(:attr:`Trainer.balance_rng`), while the seed's batch stream still draws, and discards, the plain
+abnormal permutation. A sampler run of seed s therefore shares with the plain run of seed s its
+world, initial weights, dropout masks, normal bags and crops; only its abnormal bags differ.
+
 Worlds: a run trains on one dataset (every seed sees the same training bags: the real
 features, or one synthetic draw), or on one dataset *per seed* (``Trainer([world_0, world_1,
 ...], variants, seeds)``): seed i then trains on world i, and all variants of that seed share it,
@@ -43,8 +49,12 @@ from cbmil.losses import (NORMALIZATIONS, PAIRINGS, SPARSITY_FORMS, TOPK, class_
                           topk_mil_loss)
 from cbmil.model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
 from cbmil.data.ucf_crime import NORMAL_INDEX
+from cbmil.sampling import ClassBalancedSampler
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
+#: Offset of the per-seed generator of the class-balanced draw (:attr:`Trainer.balance_rng`):
+#: seed ``s`` draws its abnormal bags from ``torch.Generator().manual_seed(s + BALANCE_SEED_OFFSET)``.
+BALANCE_SEED_OFFSET = 104729
 #: The MIL losses a model can train with (:attr:`TrainConfig.loss`); the first is the paper's.
 LOSSES = ("ranking", "topk")
 
@@ -104,6 +114,15 @@ class TrainConfig:
         beta = 0.9 that is all they do) and so confound the comparison with MIL
         (docs/method-choices.md, 2). ``True``/``False`` mean ``"classes"``/``"none"``.
     crop: ``"random"`` (one random crop per sampled bag) or ``"mean"`` (crops averaged).
+    sampler_beta: ``None`` (default: the plain draw, B abnormal bags uniformly without replacement)
+        or a beta with 0 <= beta < 1: the abnormal half of every batch is drawn class by class by
+        :meth:`cbmil.sampling.ClassBalancedSampler.balanced` at that beta (class c with probability
+        ``n_c w_c / sum_k n_k w_k``, :func:`cbmil.sampling.class_sampling_probabilities`), from its
+        own generator per seed (:attr:`Trainer.balance_rng`): class-balanced *re-sampling*, the
+        draw-side twin of CB-MIL's re-weighting. It changes the draw only; the ranking weights stay
+        those of each variant (MIL: 1), so "CB-sampler" is ``Variant(name, beta=None)`` with this
+        set. The normal bags, crops, initial weights and dropout masks stay those of a plain run of
+        the same seed (see :meth:`Trainer.draw`); the abnormal bags differ by construction.
     """
 
     iterations: int = 10_000
@@ -124,6 +143,7 @@ class TrainConfig:
     crop: str = "random"
     loss: str = "ranking"
     topk: int = TOPK
+    sampler_beta: float | None = None
 
     def __post_init__(self):
         for name, allowed in (("optimizer", OPTIMIZERS), ("decay", ("all", "kernels")), ("layer2", LAYER2),
@@ -147,6 +167,13 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a finite number >= 0, got {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"TrainConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if self.sampler_beta is not None:
+            beta = self.sampler_beta
+            if (isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating))
+                    or not (math.isfinite(beta) and 0.0 <= beta < 1.0)):
+                raise ValueError(f"TrainConfig.sampler_beta must be None (the plain draw) or a number with "
+                                 f"0 <= sampler_beta < 1, got {beta!r}")
+            object.__setattr__(self, "sampler_beta", float(beta))
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
 
     @classmethod
@@ -333,6 +360,12 @@ class Trainer:
     ``step()`` does one optimisation step of every model; ``run()`` does ``config.iterations``
     of them with progress, optional evaluation and checkpoints. ``state_dict()`` holds
     everything needed to resume bit-for-bit (weights, optimiser, random streams, history).
+
+    Random streams, one of each per seed s: :attr:`batch_rng` (CPU, seed s: bags and crops),
+    :attr:`mask_rng` (on the device, s + 7919: dropout masks) and, only with
+    ``config.sampler_beta``, :attr:`balance_rng` (CPU, s + :data:`BALANCE_SEED_OFFSET`: the
+    class-balanced abnormal bags, drawn by :attr:`sampler`, a
+    :class:`~cbmil.sampling.ClassBalancedSampler`); both are None without it.
     """
 
     def __init__(self, data: VADDataset | Sequence[VADDataset], variants: Sequence[Variant], seeds: Sequence[int],
@@ -387,6 +420,14 @@ class Trainer:
         # one stream per seed for batches and crops, one per seed for dropout masks (on device)
         self.batch_rng = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.mask_rng = [torch.Generator(self.device).manual_seed(s + 7919) for s in self.seeds]
+        # class-balanced re-sampling (config.sampler_beta): the abnormal bags of seed s come from its
+        # own stream, so that batch_rng (normal bags, crops) runs as in a plain run of that seed
+        self.sampler: ClassBalancedSampler | None = None
+        self.balance_rng: list[torch.Generator] | None = None
+        if config.sampler_beta is not None:
+            self.sampler = ClassBalancedSampler.balanced(self.data.train_classes, config.sampler_beta,
+                                                         config.normalize_weights)
+            self.balance_rng = [torch.Generator().manual_seed(s + BALANCE_SEED_OFFSET) for s in self.seeds]
         keep_units = round((1.0 - config.dropout) * 2**16)
         self._threshold, self._scale = keep_units - 2**15, 2**16 / max(keep_units, 1)
         self.step_count = 0
@@ -402,12 +443,21 @@ class Trainer:
     def draw(self) -> torch.Tensor:
         """Each seed's next batch, drawn on the host: ``[S, 3B]`` int64, the rows of its 2B bags
         (abnormal first; row ``(w * N + bag) * C + crop`` of the flat ``[W * N * C, 32 * D]``
-        view of :attr:`bags`) followed by the B abnormal bags' classes."""
+        view of :attr:`bags`) followed by the B abnormal bags' classes.
+
+        Per seed, from its :attr:`batch_rng`: a random permutation of the abnormal bags (its first B
+        are the abnormal half), one of the normal bags (its first B), then 2B crops. With
+        ``config.sampler_beta`` the abnormal half is instead :meth:`ClassBalancedSampler.draw
+        <cbmil.sampling.ClassBalancedSampler.draw>` from the seed's :attr:`balance_rng`; the abnormal
+        permutation is still drawn from :attr:`batch_rng` (and discarded), so that the normal bags
+        and the crops are those of a plain run with the same seed."""
         b, n_crops = self.config.batch_size, self.bags.shape[2]
         index, crops = [], []
-        for g in self.batch_rng:
-            index.append(torch.cat([self.abnormal[torch.randperm(len(self.abnormal), generator=g)[:b]],
-                                    self.normal[torch.randperm(len(self.normal), generator=g)[:b]]]))
+        for i, g in enumerate(self.batch_rng):
+            abnormal = self.abnormal[torch.randperm(len(self.abnormal), generator=g)[:b]]
+            if self.sampler is not None:  # drawn above and discarded: batch_rng stays a plain run's stream
+                abnormal = self.sampler.draw(b, self.balance_rng[i])
+            index.append(torch.cat([abnormal, self.normal[torch.randperm(len(self.normal), generator=g)[:b]]]))
             crops.append(torch.randint(n_crops, (2 * b,), generator=g))
         index, crops = torch.stack(index), torch.stack(crops)  # [S, 2B]
         rows = (self._world_start + index) * n_crops + crops
@@ -537,6 +587,7 @@ class Trainer:
             "step": self.step_count, "history": self.history, "seconds": self.seconds,
             "batch_rng": [g.get_state() for g in self.batch_rng],
             "mask_rng": [g.get_state().cpu() for g in self.mask_rng],
+            **({"balance_rng": [g.get_state() for g in self.balance_rng]} if self.balance_rng is not None else {}),
             "config": asdict(self.config), "settings": asdict(self.settings),
             "variants": [asdict(v) for v in self.variants], "seeds": self.seeds,
         }
@@ -545,6 +596,13 @@ class Trainer:
         if state["seeds"] != self.seeds or state["variants"] != [asdict(v) for v in self.variants]:
             raise ValueError("checkpoint was made for other seeds or variants: "
                              f"{state['seeds']} / {[v['name'] for v in state['variants']]}")
+        saved_beta = state.get("config", {}).get("sampler_beta")  # absent: a checkpoint of the plain draw
+        if saved_beta != self.config.sampler_beta:
+            raise ValueError(f"checkpoint was made with sampler_beta={saved_beta!r}, this trainer has "
+                             f"sampler_beta={self.config.sampler_beta!r}: the batches would differ")
+        if self.balance_rng is not None and len(state.get("balance_rng", ())) != len(self.balance_rng):
+            raise ValueError("checkpoint holds no state of the class-balanced draw's generators (balance_rng); "
+                             "it cannot resume this trainer's batches")
         self.bank.load_state_dict(state["bank"])
         self.optimizer.load_state_dict(state["optimizer"])
         self._graphed = None  # a recorded step holds the old optimiser state: record afresh
@@ -553,6 +611,8 @@ class Trainer:
             g.set_state(s)
         for g, s in zip(self.mask_rng, state["mask_rng"]):
             g.set_state(s.to(g.device) if g.device.type != "cpu" else s)
+        for g, s in zip(self.balance_rng or (), state.get("balance_rng", ())):
+            g.set_state(s)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -672,7 +732,7 @@ def evaluate_bank(bank: ScorerBank, data: VADDataset | Sequence[VADDataset], pro
     return results
 
 
-__all__ = ["LOSSES", "Variant", "paper_variants", "TrainConfig", "RunSettings", "Trainer", "train", "check_settings",
-           "select_device",
+__all__ = ["LOSSES", "BALANCE_SEED_OFFSET", "Variant", "paper_variants", "TrainConfig", "RunSettings", "Trainer",
+           "train", "check_settings", "select_device",
            "device_name", "score_snippets", "score_worlds", "score_bank", "evaluate_bank", "variant_weights",
            "check_worlds"]

@@ -270,3 +270,176 @@ def test_a_study_loads_back_with_its_scores(world_study, tmp_path):
         load_study(tmp_path)
     with pytest.raises(FileNotFoundError, match="runs.json"):
         load_study(tmp_path / "empty")
+
+
+# ----------------------------------------------------------------------------- --balance weights | sampler | none
+
+IMBALANCED = {c: 2 + 2 * i for i, c in enumerate(CLASSES)} | {"Normal": 30}  # 2 ... 26 bags per class
+
+
+def imbalanced_worlds(preset, seeds, **kw):
+    """Stands in for synthetic_worlds in these tests: the small imbalanced world of each seed."""
+    from conftest import tiny_world
+    return [tiny_world(int(s), train_counts=IMBALANCED) for s in seeds]
+
+
+def tiny_reproduce(out, **kw):
+    from cbmil.study.reproduction import reproduce
+    return reproduce(**{"seeds": 2, "iterations": 3, "batch_size": 6, "betas": (0.99,), "out": out,
+                        "figures": "none", "settings": RunSettings(progress=False, device="cpu", precision="fp32"),
+                        **kw})
+
+
+def _same(a, b) -> bool:
+    """Equal, nan equal to nan (table rows read back through JSON)."""
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
+        return True
+    return a == b
+
+
+def assert_rows_equal(first: list[dict], second: list[dict]):
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert _same(a[key], b[key]), (key, a[key], b[key])
+
+
+@pytest.mark.parametrize("loss", ["ranking", "topk"])
+@pytest.mark.parametrize("balance, methods", [("weights", ["MIL", "CB-MIL 0.99"]),
+                                              ("sampler", ["MIL", "CB-sampler 0.99"]), ("none", ["MIL"])])
+def test_every_balance_with_every_loss(tmp_path, monkeypatch, balance, methods, loss):
+    import cbmil.study.reproduction as reproduction
+    monkeypatch.setattr(reproduction, "synthetic_worlds", imbalanced_worlds)
+    study = tiny_reproduce(tmp_path, balance=balance, loss=loss)
+    assert study.balance == balance and [r["method"] for r in study.table2()] == methods
+    assert study.model_names == [f"{m} / seed {s}" for s in (0, 1) for m in methods]
+    runs = json.loads((tmp_path / "runs.json").read_text())
+    assert runs["balance"] == balance and runs["config"]["loss"] == loss and runs["config"]["sampler_beta"] is None
+    assert [v["name"] for v in runs["variants"]] == methods
+    with open(tmp_path / "table2_beta.csv") as fh:
+        assert [r["method"] for r in csv.DictReader(fh)] == methods
+    assert len(study.trainers) == (2 if balance == "sampler" else 1)
+    assert all(t.config.loss == loss for t in study.trainers)
+    label = (tmp_path / "table2_beta.md").read_text().splitlines()[0]
+    assert ("re-sampling" in label) == (balance == "sampler") and ("MIL only" in label) == (balance == "none")
+    assert ("top-3 MIL loss" in label) == (loss == "topk")
+    for r in runs["runs"]:
+        assert 0 <= r["total_auc"] <= 1
+
+
+@pytest.fixture(scope="module")
+def sampler_study(tmp_path_factory):
+    import cbmil.study.reproduction as reproduction
+    out = tmp_path_factory.mktemp("sampler")
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(reproduction, "synthetic_worlds", imbalanced_worlds)
+        study = tiny_reproduce(out, seeds=3, iterations=4, betas=(0.9, 0.9999), balance="sampler", save_scores=True,
+                               figures=out / "figures")
+    return study, out
+
+
+def test_a_sampler_study_writes_cb_sampler_rows_paired_with_mil(sampler_study):
+    study, out = sampler_study
+    methods = ["MIL", "CB-sampler 0.9", "CB-sampler 0.9999"]
+    t2 = study.table2()
+    assert [r["method"] for r in t2] == methods and [r["beta"] for r in t2] == [None, 0.9, 0.9999]
+    # paired with MIL by seed, as CB-MIL is
+    expected = (100 * (study.abnormal[:, 2] - study.abnormal[:, 0])).mean()
+    assert t2[2]["abnormal_diff"] == pytest.approx(expected) and t2[0]["abnormal_diff"] is None
+    # the paper published MIL's numbers, not re-sampling's
+    assert (t2[0]["paper_abnormal"], t2[0]["paper_total"]) == paper.TABLE2[None]
+    assert t2[1]["paper_abnormal"] is None and t2[2]["paper_total"] is None
+    md2, md1 = (out / "table2_beta.md").read_text(), (out / "table1_per_class.md").read_text()
+    assert "| CB-sampler 0.9999 |" in md2 and "| CB-sampler 0.9 |" in md2 and "re-sampling" in md2.splitlines()[0]
+    assert "Δ β=0.9999 (pp)" in md1 and "paper Δ" not in md1 and "Seeds needed" not in md2
+    assert "paper_change_0.9999" not in study.table1()[0]
+    # Holm families as for CB-MIL: 2 AUCs, 3 localisation summaries and 13 classes per beta
+    sizes = study.changes().groupby("family").size().to_dict()
+    assert sizes == {"table2_auc": 4, "table2_localisation": 6, "table1_per_class": 26}
+    assert {v["method"] for v in study.verdicts()} == set(methods[1:])
+    assert (out / "figures" / "reproduce_change_vs_beta.png").is_file()
+
+
+def test_a_sampler_study_is_one_trainer_per_row_with_its_own_draw(sampler_study):
+    from cbmil.train import score_bank
+    study, out = sampler_study
+    mil, *samplers = study.trainers
+    assert [t.config.sampler_beta for t in study.trainers] == [None, 0.9, 0.9999]
+    assert [[v.name for v in t.variants] for t in study.trainers] == [
+        ["MIL"], ["CB-sampler 0.9"], ["CB-sampler 0.9999"]]
+    assert all(v.beta is None for t in study.trainers for v in t.variants)  # unit weights: the draw balances
+    assert study.trainer is None and study.train_seconds == pytest.approx(sum(t.seconds for t in study.trainers))
+    assert all(t.worlds[0] is mil.worlds[0] and t.seeds == [0, 1, 2] for t in samplers)  # same worlds and seeds
+    # world_scores: per world, the models in the study's order s * V + v
+    for v, trainer in enumerate(study.trainers):
+        for s, scores in enumerate(score_bank(trainer.bank, trainer.worlds)):
+            np.testing.assert_array_equal(study.world_scores[s][v], scores[0])
+    runs = json.loads((out / "runs.json").read_text())
+    assert runs["balance"] == "sampler"
+    assert {name: c["sampler_beta"] for name, c in runs["configs"].items()} == {
+        "MIL": None, "CB-sampler 0.9": 0.9, "CB-sampler 0.9999": 0.9999}
+    assert [r["model"] for r in runs["runs"]] == study.model_names
+    assert [r["world"] for r in runs["runs"]] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert len(runs["history"]["loss"][-1]) == 9  # per logged step, every model in the study's order
+    assert runs["history"]["loss"][-1][1::3] == study.trainers[1].history["loss"][-1]
+
+
+def test_a_sampler_study_reads_back_identically(sampler_study, tmp_path):
+    from cbmil.study import load_study
+    from cbmil.study.reproduction import Study
+    study, out = sampler_study
+    for loaded in (load_study(out), Study.from_runs(json.loads((out / "runs.json").read_text()))):
+        assert loaded.balance == "sampler" and loaded.model_names == study.model_names
+        assert [(v.name, v.beta) for v in loaded.variants] == [(v.name, v.beta) for v in study.variants]
+        assert_rows_equal(loaded.table2(), study.table2())
+        assert_rows_equal(loaded.table1(), study.table1())
+        assert loaded.verdicts() == study.verdicts()
+        assert loaded.table2_markdown() == study.table2_markdown()
+    loaded = load_study(out)
+    assert len(loaded.world_scores) == 3
+    for a, b in zip(loaded.world_scores, study.world_scores):
+        np.testing.assert_array_equal(a, b.astype(np.float32))
+    run = subprocess.run([sys.executable, "-m", "cbmil", "tables", str(out / "runs.json"), "--out", str(tmp_path),
+                          "--figures", "none"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for name in ("table1_per_class.md", "table2_beta.md", "table2_beta.csv"):
+        assert (tmp_path / name).read_text() == (out / name).read_text(), name
+
+
+def test_cli_balance_option_and_its_refusals(tmp_path, monkeypatch, capsys):
+    import cbmil.study.reproduction as reproduction
+    from cbmil import cli
+    assert cli.build_parser().parse_args(["reproduce"]).balance == "weights"
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["reproduce", "--balance", "resample"])
+    monkeypatch.setattr(reproduction, "synthetic_worlds", imbalanced_worlds)
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "--balance", "sampler", "--loss", "topk", "--seeds", "2", "--iterations", "2",
+                     "--batch-size", "6", "--betas", "0.999", "--out", str(out), "--figures", "none", "--quiet",
+                     "--device", "cpu", "--precision", "fp32", "--save-checkpoints"]) == 0
+    printed = capsys.readouterr().out
+    assert "| CB-sampler 0.999 |" in printed and "4 models x 2 steps in 2 runs" in printed
+    runs = json.loads((out / "runs.json").read_text())
+    assert runs["balance"] == "sampler" and runs["configs"]["CB-sampler 0.999"]["loss"] == "topk"
+    from cbmil.interop.score import read_models
+    assert read_models(out / "models.pt")["names"] == ["MIL / seed 0", "MIL / seed 1"]
+    assert read_models(out / "models_CB-sampler_0.999.pt")["config"]["sampler_beta"] == 0.999
+    # refused before any data is made
+    monkeypatch.setattr(reproduction, "synthetic_worlds", lambda *a, **k: pytest.fail("data was made"))
+    with pytest.raises(ValueError, match="balance must be one of 'weights', 'sampler', 'none'"):
+        reproduction.reproduce(balance="resample", out=tmp_path)
+    with pytest.raises(ValueError, match="use balance='sampler'"):
+        reproduction.reproduce(config=TrainConfig(sampler_beta=0.9), out=tmp_path)
+
+
+def test_run_study_docstring_example():
+    import doctest
+
+    from cbmil.study import reproduction
+    finder = doctest.DocTestFinder()
+    tests = [t for t in finder.find(reproduction) if t.name.endswith(".run_study")]
+    assert len(tests) == 1 and tests[0].examples
+    runner = doctest.DocTestRunner()
+    runner.run(tests[0])
+    assert runner.summarize(verbose=False).failed == 0

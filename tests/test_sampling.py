@@ -1,5 +1,7 @@
 """Class-balanced re-sampling (cbmil.sampling): probabilities, the expected-gradient identity with
-re-weighting, the sampler's draw (frequencies, within-class draw, reproducibility) and its errors."""
+re-weighting, the sampler's draw (frequencies, within-class draw, reproducibility) and its errors;
+and the draw in a Trainer (TrainConfig.sampler_beta): pairing with the plain run, class frequencies,
+the speed paths."""
 
 import doctest
 
@@ -12,6 +14,8 @@ import cbmil.sampling as sampling
 from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX, TRAIN_COUNTS
 from cbmil.losses import class_balanced_weights
 from cbmil.sampling import ClassBalancedSampler, class_sampling_probabilities, mean_bag_weight
+from cbmil.train import BALANCE_SEED_OFFSET, RunSettings, TrainConfig, Trainer, Variant, paper_variants
+from conftest import assert_parameters_close, tiny_world
 
 UCF = np.array([TRAIN_COUNTS[c] for c in CLASSES], dtype=np.float64)
 
@@ -235,3 +239,115 @@ def test_sampler_errors():
     with pytest.raises(TypeError, match="torch.Generator"):
         sampler.draw(4, 0)
     assert "3 abnormal bags" in repr(sampler)
+
+
+# ----------------------------------------------------------------------------- in a Trainer (sampler_beta)
+
+#: A small imbalanced split: class c has 2 + 2c training bags (2 ... 26), and 30 normal bags.
+IMBALANCED = {c: 2 + 2 * i for i, c in enumerate(CLASSES)} | {"Normal": 30}
+CPU = RunSettings(progress=False, device="cpu", precision="fp32")
+
+
+def train_config(**kw):
+    return TrainConfig(**{"iterations": 10, "batch_size": 6, **kw})
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    return tiny_world(0, train_counts=IMBALANCED)
+
+
+@pytest.fixture(scope="module")
+def three_crops(imbalanced):
+    """The imbalanced world with 3 crops per training bag (crop k = the bag + k), so that a batch's rows
+    say which crop was drawn."""
+    import copy
+    world = copy.copy(imbalanced)
+    world.train_bags = np.repeat(imbalanced.train_bags, 3, axis=1) + np.arange(3, dtype=np.float32)[None, :, None, None]
+    world.test_snippets = np.repeat(imbalanced.test_snippets, 3, axis=1)
+    return world
+
+
+def test_a_sampler_trainer_stays_paired_with_the_plain_one_but_for_the_abnormal_bags(three_crops):
+    """Same seed: the same initial weights, normal bags, crops (of both halves) and dropout masks as
+    the plain Trainer; other abnormal bags, those of ClassBalancedSampler.balanced on balance_rng."""
+    seeds, b = [0, 3], 6
+    plain = Trainer(three_crops, [Variant("MIL")], seeds, train_config(), CPU)
+    balanced = Trainer(three_crops, [Variant("MIL")], seeds, train_config(sampler_beta=0.9999), CPU)
+    assert_parameters_close(plain.bank, balanced.bank, rtol=0, atol=0)  # initial weights
+    assert plain.balance_rng is None and len(balanced.balance_rng) == 2
+    reference = ClassBalancedSampler.balanced(three_crops.train_classes, 0.9999)
+    own = [torch.Generator().manual_seed(s + BALANCE_SEED_OFFSET) for s in seeds]
+    assert BALANCE_SEED_OFFSET == 104729
+    differ = 0
+    for _ in range(10):
+        p, q = plain.draw(), balanced.draw()
+        assert torch.equal(p[:, b:2 * b], q[:, b:2 * b])  # normal bags and their crops
+        assert torch.equal(p[:, :b] % 3, q[:, :b] % 3)  # the abnormal half's crops
+        expected = torch.stack([reference.draw(b, g) for g in own])  # the abnormal bags: the sampler's draw
+        assert torch.equal(q[:, :b] // 3, expected)
+        assert torch.equal(q[:, 2 * b:], torch.as_tensor(three_crops.train_classes)[expected])  # their classes
+        differ += int(not torch.equal(p[:, :b] // 3, q[:, :b] // 3))
+    assert differ == 10
+    for a, c in zip(plain.masks(40), balanced.masks(40)):  # the dropout stream is untouched by the draw
+        assert torch.equal(a, c)
+    # all variants of a sampler Trainer share its batches: a grid draws what one variant alone draws
+    grid = Trainer(three_crops, paper_variants((0.9, 0.9999)), seeds, train_config(sampler_beta=0.9999), CPU)
+    alone = Trainer(three_crops, [Variant("MIL")], seeds, train_config(sampler_beta=0.9999), CPU)
+    for _ in range(3):
+        assert torch.equal(grid.draw(), alone.draw())
+
+
+def test_a_sampler_trainer_draws_the_classes_with_the_balanced_probabilities(imbalanced):
+    labels = np.asarray(imbalanced.train_classes)
+    counts = np.bincount(labels[labels != NORMAL_INDEX], minlength=13)
+    beta = 0.9999
+    p = class_sampling_probabilities(counts, beta)
+    trainer = Trainer(imbalanced, [Variant("MIL")], [7], train_config(sampler_beta=beta), CPU)
+    drawn = torch.cat([trainer.draw()[0, 2 * 6:] for _ in range(500)]).numpy()  # 3,000 abnormal bags' classes
+    observed = np.bincount(drawn, minlength=13)
+    assert observed.sum() == 3000 and (drawn != NORMAL_INDEX).all()
+    assert chisquare(observed, observed.sum() * p).pvalue > 1e-3
+    # and not the plain draw's class mix n_c / N, from which these probabilities are far at this beta
+    assert chisquare(observed, observed.sum() * counts / counts.sum()).pvalue < 1e-6
+    plain = Trainer(imbalanced, [Variant("MIL")], [7], train_config(), CPU)
+    plain_drawn = torch.cat([plain.draw()[0, 2 * 6:] for _ in range(500)]).numpy()
+    assert chisquare(np.bincount(plain_drawn, minlength=13), 3000 * counts / counts.sum()).pvalue > 1e-3
+
+
+def test_the_sampler_follows_the_configured_normalisation(imbalanced):
+    # the probabilities do not depend on the normalisation: the draws of every normalisation agree
+    draws = [Trainer(imbalanced, [Variant("MIL")], [1], train_config(sampler_beta=0.99, normalize_weights=how), CPU)
+             .draw() for how in ("classes", "bags", "none", False)]
+    assert all(torch.equal(d, draws[0]) for d in draws[1:])
+
+
+def test_the_graphed_steps_warm_up_draw_leaves_the_balance_stream_alone(imbalanced):
+    """GraphedStep's warm-up takes a real batch and puts every host stream back (batch_rng and
+    balance_rng), so the first step draws that batch again; the fixed-buffer step of a sampler
+    Trainer trains as the eager step."""
+    from cbmil.accel.cudagraph import GraphedStep
+    cfg = train_config(sampler_beta=0.9999, iterations=8)
+    trainer = Trainer(imbalanced, paper_variants((0.99,)), [0, 2], cfg, CPU)
+    step = GraphedStep(trainer, capture=False)
+    before = [g.get_state() for g in trainer.batch_rng + trainer.balance_rng]
+    step._peek_batch()
+    assert all(torch.equal(a, g.get_state()) for a, g in zip(before, trainer.batch_rng + trainer.balance_rng))
+    assert torch.equal(step.batch, trainer.draw())
+    eager = Trainer(imbalanced, paper_variants((0.99,)), [0, 2], cfg, CPU).run(log_every=1)
+    graphed = Trainer(imbalanced, paper_variants((0.99,)), [0, 2], cfg, CPU)
+    fixed = GraphedStep(graphed, capture=False)
+    losses = [fixed.step().tolist() for _ in range(cfg.iterations)]
+    np.testing.assert_allclose(losses, eager.history["loss"], rtol=1e-5, atol=1e-7)
+    assert_parameters_close(graphed.bank, eager.bank, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["ranking", "topk"])
+def test_sampler_training_with_either_loss_and_the_fused_pass(imbalanced, loss):
+    cfg = train_config(sampler_beta=0.99, loss=loss, iterations=6)
+    eager = Trainer(imbalanced, paper_variants((0.99,)), [0], cfg, CPU).run(log_every=1)
+    fused_settings = RunSettings(progress=False, device="cpu", precision="fp32", fused=True)
+    fused = Trainer(imbalanced, paper_variants((0.99,)), [0], cfg, fused_settings).run(log_every=1)
+    plain = Trainer(imbalanced, paper_variants((0.99,)), [0], train_config(loss=loss, iterations=6), CPU).run()
+    np.testing.assert_allclose(fused.history["loss"], eager.history["loss"], rtol=1e-5, atol=1e-7)
+    assert np.isfinite(eager.history["loss"]).all() and not torch.equal(eager.bank.w1, plain.bank.w1)

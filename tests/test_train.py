@@ -239,3 +239,75 @@ def test_dropout_masks_keep_the_configured_share(tiny, dropout):
     assert abs(kept.float().mean().item() - (1 - dropout)) < 0.01
     if dropout == 0.0:  # every unit kept, unscaled (32768 must not wrap in int16)
         assert torch.equal(m1, torch.ones_like(m1)) and torch.equal(m2, torch.ones_like(m2))
+
+
+# ----------------------------------------------------------------------------- class-balanced draw (sampler_beta)
+
+def test_sampler_beta_is_validated_naming_the_field():
+    assert TrainConfig().sampler_beta is None
+    zero = TrainConfig(sampler_beta=0).sampler_beta
+    assert zero == 0.0 and isinstance(zero, float)
+    assert TrainConfig(sampler_beta=np.float64(0.9999)).sampler_beta == 0.9999
+    for bad in (1.0, -0.1, 1.5, float("nan"), float("inf"), True, "0.9"):
+        with pytest.raises(ValueError, match=r"TrainConfig.sampler_beta must be None .* 0 <= sampler_beta < 1"):
+            TrainConfig(sampler_beta=bad)
+
+
+def plain_draw(trainer: Trainer, generators) -> torch.Tensor:
+    """The plain draw written out, as it was before the class-balanced draw existed: per seed a
+    randperm of the abnormal bags, one of the normal bags (first B of each), then 2B crops."""
+    b, n_crops, n = trainer.config.batch_size, trainer.bags.shape[2], trainer.bags.shape[1]
+    classes = torch.as_tensor(np.asarray(trainer.data.train_classes, dtype=np.int64))
+    abnormal = torch.nonzero(classes != NORMAL_INDEX).flatten()
+    normal = torch.nonzero(classes == NORMAL_INDEX).flatten()
+    out = []
+    for i, g in enumerate(generators):
+        bags = torch.cat([abnormal[torch.randperm(len(abnormal), generator=g)[:b]],
+                          normal[torch.randperm(len(normal), generator=g)[:b]]])
+        crops = torch.randint(n_crops, (2 * b,), generator=g)
+        world = i if len(trainer.worlds) > 1 else 0
+        out.append(torch.cat([(world * n + bags) * n_crops + crops, classes[bags[:b]]]))
+    return torch.stack(out)
+
+
+def test_the_default_config_draws_and_trains_as_the_plain_run(tiny):
+    """TrainConfig() keeps the plain draw, bit for bit: its batches are the written-out plain draw's,
+    an explicit sampler_beta=None run ends with bit-equal weights and losses, no balance stream exists."""
+    worlds = [tiny, tiny_world(1)]
+    trainer = Trainer(worlds, paper_variants((0.99,)), [0, 4], config(), settings())
+    assert trainer.sampler is None and trainer.balance_rng is None
+    generators = [torch.Generator().manual_seed(s) for s in (0, 4)]
+    for _ in range(5):
+        assert torch.equal(trainer.draw(), plain_draw(trainer, generators))
+    default = Trainer(worlds, paper_variants((0.99,)), [0, 4], config(), settings()).run(log_every=1)
+    explicit = Trainer(worlds, paper_variants((0.99,)), [0, 4], config(sampler_beta=None), settings()).run(log_every=1)
+    assert_parameters_close(default.bank, explicit.bank, rtol=0, atol=0)
+    assert default.history["loss"] == explicit.history["loss"]
+    assert "balance_rng" not in default.state_dict()
+
+
+def test_a_resumed_sampler_run_ends_with_the_same_weights(tmp_path):
+    data = tiny_world(0, train_counts={c: 2 + i for i, c in enumerate(CLASSES)} | {"Normal": 30})
+    variants, cfg = paper_variants((0.99,)), config(iterations=14, sampler_beta=0.9999)
+    whole = Trainer(data, variants, [0, 1], cfg, settings()).run()
+    ckpt = tmp_path / "run.pt"
+    Trainer(data, variants, [0, 1], cfg, settings()).run(iterations=6, checkpoint=ckpt)
+    state = torch.load(ckpt, weights_only=False)
+    assert len(state["balance_rng"]) == 2 and state["config"]["sampler_beta"] == 0.9999
+    resumed = Trainer(data, variants, [0, 1], cfg, settings()).load(ckpt)
+    assert resumed.step_count == 6
+    resumed.run()
+    assert_parameters_close(whole.bank, resumed.bank, rtol=0, atol=0)
+    assert resumed.history["loss"] == whole.history["loss"]
+    # a resume that did not restore the balance stream would draw other abnormal bags from step 7 on
+    broken = Trainer(data, variants, [0, 1], cfg, settings()).load(ckpt)
+    for g in broken.balance_rng:
+        g.manual_seed(123)
+    assert not torch.equal(broken.run().bank.w1, whole.bank.w1)
+    # the draw is part of what a checkpoint was made with: a plain trainer refuses it, and vice versa
+    with pytest.raises(ValueError, match="sampler_beta=0.9999, this trainer has sampler_beta=None"):
+        Trainer(data, variants, [0, 1], config(iterations=14), settings()).load(ckpt)
+    plain = tmp_path / "plain.pt"
+    Trainer(data, variants, [0, 1], config(iterations=14), settings()).run(iterations=2, checkpoint=plain)
+    with pytest.raises(ValueError, match="sampler_beta=None, this trainer has sampler_beta=0.9999"):
+        Trainer(data, variants, [0, 1], cfg, settings()).load(plain)

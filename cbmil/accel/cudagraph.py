@@ -117,13 +117,21 @@ class GraphedStep:
         for g, state in zip(self.trainer.mask_rng, rng):
             g.set_state(state)
 
+    def _peek_batch(self) -> None:
+        """Copy the trainer's next batch into :attr:`batch` without drawing it: every host stream
+        :meth:`cbmil.train.Trainer.draw` reads (``batch_rng``, and ``balance_rng`` of a
+        class-balanced draw) is put back to its state before, so the first real step draws it again."""
+        tr = self.trainer
+        streams = list(tr.batch_rng) + list(getattr(tr, "balance_rng", None) or ())
+        host = [g.get_state() for g in streams]
+        self.batch.copy_(tr.draw())
+        for g, state in zip(streams, host):
+            g.set_state(state)
+
     def _record(self, warmup: int) -> None:
         tr = self.trainer
         saved = self._snapshot()
-        host = [g.get_state() for g in tr.batch_rng]  # a real batch for the warm-up, then undrawn
-        self.batch.copy_(tr.draw())
-        for g, state in zip(tr.batch_rng, host):
-            g.set_state(state)
+        self._peek_batch()  # a real batch for the warm-up, then undrawn
         graph = torch.cuda.CUDAGraph()
         for g in tr.mask_rng:  # before any capture: replay k draws what eager step k would
             graph.register_generator_state(g)

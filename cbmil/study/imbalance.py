@@ -10,22 +10,46 @@ synthetic worlds that differ only in
 * **overlap**: how much the anomaly classes share one direction of evidence (0 = every class has
   its own, 1 = all look alike).
 
-In every cell it trains MIL and CB-MIL (each beta) on ``worlds`` synthetic worlds, one per seed
-(seed i draws world i, all methods of that seed share it: paired), and evaluates every model.
+In every cell, for each MIL loss ``L`` in ``losses`` (:data:`cbmil.train.LOSSES`: ``"ranking"``,
+the paper's hinge, or ``"topk"``), it trains the plain loss and, for each remedy ``R`` in
+``balance`` (:data:`REMEDIES`) and each beta, "``L`` balanced by ``R``", on ``worlds`` synthetic
+worlds, one per seed (seed i draws world i, all models of that seed share it: paired), and
+evaluates every model. The remedies:
+
+* ``"weights"``: class-balanced **re-weighting**, CB-MIL: the ranking term of a bag of class c
+  scaled by its class weight at beta (in the same Trainer as the plain model: same batches);
+* ``"sampler"``: class-balanced **re-sampling** (``TrainConfig(sampler_beta=beta)``, unit
+  weights, :mod:`cbmil.sampling`): a Trainer of its own whose seed s shares with the plain
+  model of seed s the world, initial weights, dropout masks, normal bags and crops, not the
+  abnormal bags.
+
+The plain model of a loss and cell is trained once and is the reference of every remedy. All
+worlds of a cell are drawn once and serve every loss and remedy.
 
 Outputs (``--out``):
 
-* ``imbalance.csv``: one row per (cell, method, world/seed): per-class AUC (``auc_<Class>``),
+* ``imbalance.csv``: one row per (cell, loss, model, world/seed): ``loss``, ``remedy`` (``"none"``
+  for the plain model, else the remedy), ``method`` (``"MIL"``, ``"CB-MIL <beta>"`` or
+  ``"CB-sampler <beta>"``, whatever the loss), per-class AUC (``auc_<Class>``),
   ``mean_class_auc`` (the paper's Abnormal AUC), ``rare_third_auc`` (mean over the rarest
   third of the classes in that cell's training split), ``total_auc`` and the localisation
   summaries of :func:`cbmil.eval.metrics.localisation`.
-* ``imbalance_cells.csv``: per cell and beta, the paired difference CB-MIL - MIL (mean, 95 %
-  t-interval, raw p-value and Holm-adjusted p-value over the cells of the grid, for the mean
-  over classes and for the rarest third), and for MIL alone the Spearman rank correlation
+* ``imbalance_cells.csv``: per loss, remedy, cell and beta, the paired difference "balanced -
+  plain" (mean, 95 % t-interval, raw p-value and Holm-adjusted p-value over the cells of the
+  grid, one family per loss x remedy x beta x quantity, for the mean over classes and for the
+  rarest third), and for the plain model alone the Spearman rank correlation
   (``scipy.stats.spearmanr``, ties averaged) of per-class AUC against training count, with its
   p-value (per-class AUCs averaged over worlds first; undefined, ``nan``, at the uniform level,
-  where counts differ by at most the one video of rounding).
-* ``imbalance_<beta>.png`` (in ``--figures``): heat maps of those three quantities.
+  where counts differ by at most the one video of rounding). Columns prefixed ``mil_`` describe
+  the plain model of the row's loss.
+* heat maps of those three quantities (in ``--figures``): ``imbalance_<beta>.png`` for the
+  default run (ranking loss, re-weighting only: one row of three panels); otherwise
+  ``imbalance_<loss>_<beta>.png``, one figure per loss, one row of panels per remedy, the
+  plain model's rank correlation once.
+
+A grid written before losses and remedies existed has neither column: it reads as ``loss =
+"ranking"`` and remedy ``"weights"`` (``"none"`` for its MIL rows), and ``--replot`` rewrites
+its ``imbalance_cells.csv`` in its own columns.
 
 Nothing in the generator depends on a class's training count (:mod:`cbmil.data.synthetic`): any
 effect of frequency comes out of training. All numbers are SYNTHETIC.
@@ -33,10 +57,11 @@ effect of frequency comes out of training. All numbers are SYNTHETIC.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -45,12 +70,22 @@ from scipy import stats
 
 from cbmil.eval import stats as seed_stats
 from cbmil import plots
-from cbmil.study.reproduction import read_csv as read_csv_rows, run_study, synthetic_worlds, write_csv
+from cbmil.study.reproduction import read_csv as read_csv_rows, synthetic_worlds, write_csv
 from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts
-from cbmil.train import RunSettings, TrainConfig, check_settings
+from cbmil.losses import TOPK
+from cbmil.train import (LOSSES, RunSettings, TrainConfig, Trainer, Variant, check_settings, evaluate_bank,
+                         paper_variants, score_bank)
 from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
 
 LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_share")
+#: The remedies for class imbalance the dial compares with the plain loss (``balance``):
+#: class-balanced re-weighting (CB-MIL) and class-balanced re-sampling with unit weights.
+REMEDIES = ("weights", "sampler")
+#: The ``remedy`` of a plain model's rows.
+PLAIN = "none"
+#: What a run compares unless told otherwise: the paper's loss, re-weighted (the dial before
+#: losses and remedies existed; its figure keeps its name, ``imbalance_<beta>.png``).
+DEFAULT_LOSSES, DEFAULT_BALANCE = ("ranking",), ("weights",)
 
 
 def rare_third(counts: dict[str, int]) -> list[str]:
@@ -60,30 +95,54 @@ def rare_third(counts: dict[str, int]) -> list[str]:
     return order[:len(CLASSES) // 3]
 
 
-def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: int, config: TrainConfig,
-             first_world: int = 0, timing: dict | None = None, settings: RunSettings | None = None,
-             **overrides) -> list[dict]:
-    """Train and evaluate one cell; return one row per (method, world). ``overrides``: other
-    generator parameters (e.g. a small ``test_counts`` in tests). ``timing``: if given, its
-    ``"train_seconds"`` grows by the cell's training time (worlds and evaluation excluded)."""
-    counts = imbalanced_counts(level)
-    world_seeds = list(range(first_world, first_world + n_worlds))
-    worlds = synthetic_worlds(preset, world_seeds, train_counts=counts, overlap=overlap, **overrides)
-    study = run_study(worlds, betas, world_seeds, config, settings=settings or RunSettings(progress=False))
-    if timing is not None:
-        timing["train_seconds"] = timing.get("train_seconds", 0.0) + study.trainer.seconds
-    variants, results = study.variants, study.results
+def method_name(remedy: str, beta: float | None = None) -> str:
+    """The ``method`` of a row: ``"MIL"`` (plain), ``"CB-MIL <beta>"`` (re-weighted, as
+    :func:`cbmil.train.paper_variants` names it) or ``"CB-sampler <beta>"`` (re-sampled)."""
+    if remedy == PLAIN:
+        return "MIL"
+    return {"weights": "CB-MIL", "sampler": "CB-sampler"}[remedy] + f" {beta:g}"
+
+
+def check_choices(losses: Sequence[str], balance: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``losses`` and ``balance`` as lists, refusing an unknown, repeated or missing entry before
+    any world is made."""
+    checked = []
+    for name, values, allowed in (("losses", losses, LOSSES), ("balance", balance, REMEDIES)):
+        values = [values] if isinstance(values, str) else list(values)
+        unknown = [v for v in values if v not in allowed]
+        if not values or unknown or len(set(values)) != len(values):
+            raise ValueError(f"{name} must be one or more distinct of {', '.join(map(repr, allowed))}; "
+                             f"got {values!r}")
+        checked.append(values)
+    return checked[0], checked[1]
+
+
+def _train_and_evaluate(worlds, variants, seeds, config: TrainConfig, settings: RunSettings) -> tuple[list, float]:
+    """Train ``variants x seeds`` on ``worlds`` (seed i on world i) in one Trainer and evaluate every
+    model: the per-model results of :func:`cbmil.train.evaluate_bank` (model ``s * V + v``) and
+    the training seconds."""
+    from cbmil.accel.memory import return_freed_memory
+    trainer = Trainer(worlds, variants, seeds, config, settings).run()
+    return_freed_memory()  # the steps' activations, kept for reuse while training, are not needed to score
+    scores = score_bank(trainer.bank, trainer.worlds)
+    return evaluate_bank(trainer.bank, trainer.worlds, trainer.settings.protocol, snippet_scores=scores), trainer.seconds
+
+
+def _cell_rows(results, models, level, overlap, counts, world_seeds, loss) -> list[dict]:
+    """One row per (model, world) of a trained Trainer's ``results``: ``models`` lists (remedy,
+    beta) of its variants in order."""
     rare = rare_third(counts)
     ratio = max(counts[c] for c in CLASSES) / min(counts[c] for c in CLASSES)
     rows = []
     for i, result in enumerate(results):
-        w, v = divmod(i, len(variants))
-        variant = variants[v]
+        w, v = divmod(i, len(models))
+        remedy, beta = models[v]
         per_class = result["per_class_auc"]
         row = {"imbalance": level if isinstance(level, str) else f"{level:g}",
                "exponent": IMBALANCE_LEVELS[level] if isinstance(level, str) else float(level),
-               "max_min_ratio": ratio, "overlap": overlap, "method": variant.name,
-               "beta": "" if variant.beta is None else variant.beta, "world": world_seeds[w], "seed": world_seeds[w],
+               "max_min_ratio": ratio, "overlap": overlap, "loss": loss, "remedy": remedy,
+               "method": method_name(remedy, beta), "beta": "" if beta is None else beta,
+               "world": world_seeds[w], "seed": world_seeds[w],
                "total_auc": result["total_auc"], "mean_class_auc": result["abnormal_auc"],
                "rare_third_auc": float(np.mean([per_class[c] for c in rare]))}
         row.update({k: result[k] for k in LOCALISATION_KEYS})
@@ -93,15 +152,82 @@ def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: i
     return rows
 
 
-def cell_statistics(rows: list[dict], betas) -> list[dict]:
-    """Per cell and beta: paired CB-MIL - MIL differences (pp) with Holm over the cells, and
-    MIL's rank correlation of per-class AUC with training count."""
+def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: int, config: TrainConfig,
+             first_world: int = 0, timing: dict | None = None, settings: RunSettings | None = None,
+             losses: Sequence[str] | None = None, balance: Sequence[str] = DEFAULT_BALANCE,
+             **overrides) -> list[dict]:
+    """Train and evaluate one cell; return one row per (loss, model, world).
+
+    ``losses``: the MIL losses (default: ``config.loss`` alone); each trains with ``config`` but
+    for its loss. Per loss, one Trainer holds the plain model and, with ``"weights"`` in
+    ``balance``, CB-MIL at each beta (same batches); with ``"sampler"``, one more Trainer per
+    beta re-samples (``sampler_beta=beta``, unit weights). The worlds are drawn once for all.
+    ``overrides``: other generator parameters (e.g. a small ``test_counts`` in tests).
+    ``timing``: if given, its ``"train_seconds"`` grows by the cell's training time (worlds and
+    evaluation excluded)."""
+    losses, balance = check_choices([config.loss] if losses is None else losses, balance)
+    if config.sampler_beta is not None:
+        raise ValueError(f"run_cell sets sampler_beta itself (balance={balance!r}); got a config with "
+                         f"sampler_beta={config.sampler_beta!r}")
+    counts = imbalanced_counts(level)
+    world_seeds = list(range(first_world, first_world + n_worlds))
+    worlds = synthetic_worlds(preset, world_seeds, train_counts=counts, overlap=overlap, **overrides)
+    settings = settings or RunSettings(progress=False)
+    rows = []
+    for loss in losses:
+        plain = replace(config, loss=loss)
+        weighted = list(betas) if "weights" in balance else []
+        # the plain model and CB-MIL at each beta: one Trainer, the same batches (paper_variants' order)
+        trainings = [(plain, paper_variants(weighted), [(PLAIN, None)] + [("weights", float(b)) for b in weighted])]
+        if "sampler" in balance:  # unit weights (plain MIL's variant) on a class-balanced draw
+            trainings += [(replace(plain, sampler_beta=float(b)), [Variant("MIL")], [("sampler", float(b))])
+                          for b in betas]
+        for train_config, variants, models in trainings:
+            results, seconds = _train_and_evaluate(worlds, variants, world_seeds, train_config, settings)
+            if timing is not None:
+                timing["train_seconds"] = timing.get("train_seconds", 0.0) + seconds
+            rows += _cell_rows(results, models, level, overlap, counts, world_seeds, loss)
+    return rows
+
+
+def _loss(row: dict) -> str:
+    return row.get("loss") or "ranking"
+
+
+def _remedy(row: dict) -> str:
+    """A row's remedy; rows written before remedies existed: MIL plain, CB-MIL re-weighted."""
+    return row.get("remedy") or (PLAIN if row["beta"] in ("", None) else "weights")
+
+
+def cell_statistics(rows: list[dict], betas, losses: Sequence[str] | None = None,
+                    balance: Sequence[str] | None = None) -> list[dict]:
+    """Per loss, remedy, cell and beta: the paired differences "balanced - plain" (pp) with Holm
+    over the cells (one family per loss x remedy x beta x quantity), and the plain model's rank
+    correlation of per-class AUC with training count.
+
+    ``losses``/``balance``: which to summarise (default: all the rows hold, losses in order of
+    appearance, remedies in the order of :data:`REMEDIES`). Every cell row carries ``loss`` and
+    ``remedy``; the other columns are those of the dial before losses and remedies existed."""
+    losses = list(dict.fromkeys(_loss(r) for r in rows)) if losses is None else list(losses)
+    present = {_remedy(r) for r in rows}
+    balance = [m for m in REMEDIES if m in present] if balance is None else list(balance)
     cells = sorted({(r["imbalance"], r["overlap"]) for r in rows}, key=lambda k: (str(k[0]), k[1]))
     out = []
+    for loss in losses:
+        for remedy in balance:
+            out += _family_statistics(rows, betas, loss, remedy, cells)
+    return out
+
+
+def _family_statistics(rows, betas, loss, remedy, cells) -> list[dict]:
+    """:func:`cell_statistics` of one loss and remedy."""
+    out = []
     for level, overlap in cells:
-        in_cell = [r for r in rows if r["imbalance"] == level and r["overlap"] == overlap]
-        mil = sorted((r for r in in_cell if r["method"] == "MIL"), key=lambda r: r["world"])
-        # MIL: per-class AUC (mean over worlds) against training count
+        in_cell = [r for r in rows if r["imbalance"] == level and r["overlap"] == overlap and _loss(r) == loss]
+        mil = sorted((r for r in in_cell if _remedy(r) == PLAIN), key=lambda r: r["world"])
+        if not mil:
+            raise ValueError(f"no plain rows for loss {loss!r} in cell imbalance={level} overlap={overlap:g}")
+        # the plain model: per-class AUC (mean over worlds) against training count
         auc = np.mean([[r[f"auc_{c}"] for c in CLASSES] for r in mil], axis=0)
         counts = [mil[0][f"train_{c}"] for c in CLASSES]
         if max(counts) - min(counts) > 1 and np.isfinite(auc).all():  # uniform (62 or 63 each): no ranking
@@ -109,8 +235,13 @@ def cell_statistics(rows: list[dict], betas) -> list[dict]:
         else:
             rho, p_rho = math.nan, math.nan
         for beta in betas:
-            cb = sorted((r for r in in_cell if r["beta"] == beta), key=lambda r: r["world"])
-            row = {"imbalance": level, "max_min_ratio": mil[0]["max_min_ratio"], "overlap": overlap, "beta": beta,
+            cb = sorted((r for r in in_cell if _remedy(r) == remedy and r["beta"] == beta), key=lambda r: r["world"])
+            if [r["world"] for r in cb] != [r["world"] for r in mil]:
+                raise ValueError(f"loss {loss!r}, remedy {remedy!r}, beta {beta:g}, cell imbalance={level} "
+                                 f"overlap={overlap:g}: worlds {[r['world'] for r in cb]} do not pair with the "
+                                 f"plain model's {[r['world'] for r in mil]}")
+            row = {"loss": loss, "remedy": remedy,
+                   "imbalance": level, "max_min_ratio": mil[0]["max_min_ratio"], "overlap": overlap, "beta": beta,
                    "worlds": len(mil), "mil_mean_class_auc": 100 * np.mean([r["mean_class_auc"] for r in mil]),
                    "mil_rare_third_auc": 100 * np.mean([r["rare_third_auc"] for r in mil]),
                    "mil_spearman_rho": float(rho), "mil_spearman_p": float(p_rho)}
@@ -133,59 +264,143 @@ def cell_statistics(rows: list[dict], betas) -> list[dict]:
 
 
 def read_csv(path: str | Path) -> list[dict]:
-    """Rows of an ``imbalance.csv`` with their numbers as numbers (to redo statistics and figures)."""
-    return read_csv_rows(path, text={"imbalance", "method"},
+    """Rows of an ``imbalance.csv`` with their numbers as numbers (to redo statistics and figures).
+    A grid written before losses and remedies existed gets ``loss = "ranking"`` and ``remedy``
+    ``"none"`` (MIL) or ``"weights"`` (CB-MIL)."""
+    rows = read_csv_rows(path, text={"imbalance", "method", "loss", "remedy"},
                          integer=lambda key: key in ("world", "seed") or key.startswith("train_"))
+    for row in rows:
+        row.setdefault("loss", _loss(row))
+        row.setdefault("remedy", _remedy(row))
+    return rows
 
 
-def figure(cells: list[dict], beta: float, levels, overlaps, label: str):
-    """Three heat maps over (imbalance, overlap): CB-MIL - MIL on the mean over classes and on the
-    rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and MIL's Spearman rho (p
-    Holm-adjusted over the grid): one family of p-values, Holm's, in every panel."""
+def has_loss_columns(path: str | Path) -> bool:
+    """Whether an ``imbalance.csv`` carries the ``loss`` and ``remedy`` columns (not one written
+    before losses and remedies existed)."""
+    with open(path, newline="") as fh:
+        header = next(csv.reader(fh), [])
+    return "loss" in header and "remedy" in header
+
+
+def loss_name(loss: str, topk: int = TOPK) -> str:
+    """How figures name a loss's plain model: ``"MIL"`` (the ranking hinge) or ``"top-3 MIL"``."""
+    return "MIL" if loss == "ranking" else f"top-{topk} MIL"
+
+
+def balanced_name(loss: str, remedy: str, topk: int = TOPK) -> str:
+    """How figures name a balanced model: ``"CB-MIL"`` (re-weighted ranking loss), ``"CB top-3
+    MIL"``, ``"CB-sampled MIL"``, ``"CB-sampled top-3 MIL"``."""
+    if remedy == "weights":
+        return "CB-MIL" if loss == "ranking" else f"CB {loss_name(loss, topk)}"
+    return f"CB-sampled {loss_name(loss, topk)}"
+
+
+#: The captions' words for each loss and remedy.
+LOSS_WORDS = {"ranking": "Sultani's ranking hinge on each bag's top score",
+              "topk": "binary cross-entropy on the mean of each bag's top {k} scores"}
+REMEDY_WORDS = {"weights": "class-balanced weights (CB-MIL)", "sampler": "class-balanced re-sampling, unit weights"}
+
+
+def figure(cells: list[dict], beta: float, levels, overlaps, label: str, loss: str = "ranking",
+           balance: Sequence[str] | None = None, topk: int = TOPK):
+    """Heat maps over (imbalance, overlap) for one ``loss``: per remedy in ``balance`` (default:
+    those ``cells`` hold for the loss) one row with "balanced - plain" on the mean over classes
+    and on the rarest third (pp; * = Holm-adjusted p < 0.05 over the grid), and in the first
+    row the plain model's Spearman rho (p Holm-adjusted over the grid): one family of p-values,
+    Holm's, in every panel. Colour limits are shared by a column's panels."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
 
     table = pd.DataFrame(cells)
-    table = table[table["beta"] == beta].set_index(["imbalance", "overlap"])
-    cell = lambda column: table[column].unstack("overlap").reindex(index=list(levels), columns=list(overlaps))
+    if "loss" not in table:
+        table["loss"], table["remedy"] = "ranking", "weights"
+    table = table[(table["beta"] == beta) & (table["loss"] == loss)]
+    if balance is None:
+        balance = [m for m in REMEDIES if (table["remedy"] == m).any()]
+    if not len(balance):
+        raise ValueError(f"no cells for loss {loss!r} at beta {beta:g}")
+    tables = {remedy: table[table["remedy"] == remedy].set_index(["imbalance", "overlap"]) for remedy in balance}
+    grid_of = lambda remedy, column: (tables[remedy][column].unstack("overlap")
+                                      .reindex(index=list(levels), columns=list(overlaps)))
+    limits = {}
+    for key in ("mean_class_auc", "rare_third_auc"):  # one colour scale per column
+        values = np.concatenate([grid_of(m, f"{key}_diff").to_numpy(dtype=float).ravel() for m in balance])
+        limits[key] = max(0.5, float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1)
+    limits["mil_spearman_rho"] = 1.0
     # 12 in wide: at the README's width (~880 px) its 9 pt cell text stays about 10 px high
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), sharey=True, layout="constrained")
-    panels = (("mean_class_auc", f"CB-MIL β={beta:g} − MIL,\nmean over classes (pp)"),
-              ("rare_third_auc", f"CB-MIL β={beta:g} − MIL,\nrarest third of classes (pp)"),
-              ("mil_spearman_rho", "MIL: Spearman ρ of per-class AUC\nvs training count (Holm p)"))
-    for ax, (key, title) in zip(axes, panels):
-        if key == "mil_spearman_rho":
-            grid, p = cell(key), cell("mil_spearman_p_holm")
-            text = np.vectorize(lambda rho, pv: "n/a" if math.isnan(rho) else f"{rho:+.2f}\np={pv:.2f}")(grid, p)
-            limit = 1.0
-        else:
-            grid = cell(f"{key}_diff")
-            star = cell(f"{key}_excludes_0_holm").map(lambda holm: "*" if holm else "")
-            text = (grid.map(lambda d: f"{d:+.2f}") + star + cell(f"{key}_ci_low").map(lambda lo: f"\n[{lo:+.1f}, ")
-                    + cell(f"{key}_ci_high").map(lambda hi: f"{hi:+.1f}]")).to_numpy()
-            limit = max(0.5, float(np.nanmax(np.abs(grid.to_numpy()))) if np.isfinite(grid.to_numpy()).any() else 1)
-        sns.heatmap(grid, ax=ax, cmap="PuOr_r", vmin=-limit, vmax=limit, annot=text, fmt="",
-                    annot_kws={"fontsize": 9}, cbar_kws={"shrink": 0.8, "pad": 0.02})
-        for i, j in np.argwhere(~np.isfinite(grid.to_numpy(dtype=float))):  # seaborn leaves undefined cells blank
-            ax.text(j + 0.5, i + 0.5, text[i, j] if text[i, j] else "n/a", ha="center", va="center", fontsize=9)
-        ax.set_xticks(np.arange(len(overlaps)) + 0.5, [f"{o:g}" for o in overlaps])
-        ax.set_xlabel("overlap of class evidence")
-        ax.set_ylabel("")
-        ax.set_title(title, fontsize=10)
-    ratios = cell("max_min_ratio")[overlaps[0]]
-    axes[0].set_yticks(np.arange(len(levels)) + 0.5, [f"{lv}\n(max/min {ratios[lv]:.0f})" for lv in levels],
-                       rotation=0)
-    axes[0].set_ylabel("training-split imbalance")
+    fig, axes = plt.subplots(len(balance), 3, figsize=(12, 4.4 * len(balance)), sharey=True, layout="constrained",
+                             squeeze=False)
+    plain, first = loss_name(loss, topk), balance[0]
+    for row_axes, remedy in zip(axes, balance):
+        cell = lambda column: grid_of(remedy, column)
+        name = balanced_name(loss, remedy, topk)
+        panels = [("mean_class_auc", f"{name} β={beta:g} − {plain},\nmean over classes (pp)"),
+                  ("rare_third_auc", f"{name} β={beta:g} − {plain},\nrarest third of classes (pp)")]
+        if remedy == first:
+            panels.append(("mil_spearman_rho", f"{plain}: Spearman ρ of per-class AUC\nvs training count (Holm p)"))
+        else:  # the plain model is the same in every row: its correlation is drawn once, above
+            row_axes[2].axis("off")
+            row_axes[2].text(0.5, 0.5, f"{plain}: Spearman ρ as in the first row\n(one plain model for every remedy)",
+                             ha="center", va="center", fontsize=10, transform=row_axes[2].transAxes)
+        for ax, (key, title) in zip(row_axes, panels):
+            if key == "mil_spearman_rho":
+                grid, p = cell(key), cell("mil_spearman_p_holm")
+                text = np.vectorize(lambda rho, pv: "n/a" if math.isnan(rho) else f"{rho:+.2f}\np={pv:.2f}")(grid, p)
+            else:
+                grid = cell(f"{key}_diff")
+                star = cell(f"{key}_excludes_0_holm").map(lambda holm: "*" if holm else "")
+                text = (grid.map(lambda d: f"{d:+.2f}") + star
+                        + cell(f"{key}_ci_low").map(lambda lo: f"\n[{lo:+.1f}, ")
+                        + cell(f"{key}_ci_high").map(lambda hi: f"{hi:+.1f}]")).to_numpy()
+            limit = limits[key]
+            sns.heatmap(grid, ax=ax, cmap="PuOr_r", vmin=-limit, vmax=limit, annot=text, fmt="",
+                        annot_kws={"fontsize": 9}, cbar_kws={"shrink": 0.8, "pad": 0.02})
+            for i, j in np.argwhere(~np.isfinite(grid.to_numpy(dtype=float))):  # seaborn leaves undefined cells blank
+                ax.text(j + 0.5, i + 0.5, text[i, j] if text[i, j] else "n/a", ha="center", va="center", fontsize=9)
+            ax.set_xticks(np.arange(len(overlaps)) + 0.5, [f"{o:g}" for o in overlaps])
+            ax.set_xlabel("overlap of class evidence")
+            ax.set_ylabel("")
+            ax.set_title(title, fontsize=10)
+        ratios = cell("max_min_ratio")[overlaps[0]]
+        row_axes[0].set_yticks(np.arange(len(levels)) + 0.5, [f"{lv}\n(max/min {ratios[lv]:.0f})" for lv in levels],
+                               rotation=0)
+        row_axes[0].set_ylabel("training-split imbalance")
     fig.suptitle(label, fontsize=10)
     return fig
 
 
+def figure_name(loss: str, beta: float, losses: Sequence[str], balance: Sequence[str]) -> str:
+    """File name (no suffix) of a figure: ``imbalance_<beta>`` for the default run (the ranking
+    loss re-weighted, as before losses and remedies existed), else ``imbalance_<loss>_<beta>``."""
+    if tuple(losses) == DEFAULT_LOSSES and tuple(balance) == DEFAULT_BALANCE:
+        return f"imbalance_{beta:g}"
+    return f"imbalance_{loss}_{beta:g}"
+
+
+def figure_label(run: dict, loss: str) -> str:
+    """The caption of a figure of ``run`` for ``loss``: data, worlds and steps, and, beyond the
+    default run, the loss and the remedies by row."""
+    label = (f"SYNTHETIC data ({run['preset']} preset), {run['worlds']} worlds x {run['iterations']} steps per cell; "
+             "paired 95 % t-intervals, * = Holm-adjusted p < 0.05 over the grid")
+    losses, balance = run.get("losses", list(DEFAULT_LOSSES)), run.get("balance", list(DEFAULT_BALANCE))
+    if tuple(losses) == DEFAULT_LOSSES and tuple(balance) == DEFAULT_BALANCE:
+        return label
+    topk = run.get("topk", TOPK)
+    rows = "; ".join(f"row {i + 1}: {REMEDY_WORDS[m]}" for i, m in enumerate(balance)) if len(balance) > 1 \
+        else f"remedy: {REMEDY_WORDS[balance[0]]}"
+    # three lines, each narrower than the 12 in of the panels (a wider caption would widen the PNG)
+    return (f"loss: {loss_name(loss, topk)} ({LOSS_WORDS[loss].format(k=topk)}), plain and balanced\n"
+            f"{rows}; each vs the plain loss on the same worlds and seeds\n"
+            f"{label} (one family per loss x remedy x panel)")
+
+
 @dataclass
 class DialResult:
-    """A finished imbalance grid: ``rows`` (one per cell, method and world, ``imbalance.csv``),
-    ``cells`` (:func:`cell_statistics`, ``imbalance_cells.csv``), ``run`` (its settings and
-    timing, ``imbalance_run.json``) and the ``paths`` written."""
+    """A finished imbalance grid: ``rows`` (one per cell, loss, model and world,
+    ``imbalance.csv``), ``cells`` (:func:`cell_statistics`, ``imbalance_cells.csv``), ``run``
+    (its settings and timing, ``imbalance_run.json``) and the ``paths`` written."""
 
     rows: list[dict]
     cells: list[dict]
@@ -193,17 +408,19 @@ class DialResult:
     paths: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        """One line per cell and beta: the paired changes with their intervals and Holm p."""
+        """One line per loss, remedy, cell and beta: the paired changes with their intervals and
+        Holm p."""
         lines = []
         for r in self.cells:
             rho = "n/a (uniform)" if math.isnan(r["mil_spearman_rho"]) else \
                 f"{r['mil_spearman_rho']:+.2f} (Holm p {r['mil_spearman_p_holm']:.2f})"
-            lines.append(f"imbalance={r['imbalance']:<8} overlap={r['overlap']:<4g} β={r['beta']:g}: "
+            lines.append(f"{r['loss']}/{r['remedy']:<7} imbalance={r['imbalance']:<8} overlap={r['overlap']:<4g} "
+                         f"β={r['beta']:g}: "
                          f"mean-of-classes {r['mean_class_auc_diff']:+.2f} pp [{r['mean_class_auc_ci_low']:+.2f}, "
                          f"{r['mean_class_auc_ci_high']:+.2f}] (Holm p {r['mean_class_auc_p_holm']:.2f}), "
                          f"rarest third {r['rare_third_auc_diff']:+.2f} pp [{r['rare_third_auc_ci_low']:+.2f}, "
                          f"{r['rare_third_auc_ci_high']:+.2f}] (Holm p {r['rare_third_auc_p_holm']:.2f}); "
-                         f"MIL rho(AUC, count) {rho}")
+                         f"plain rho(AUC, count) {rho}")
         trained = f", of which training {self.run['train_seconds']:.0f} s" if "train_seconds" in self.run else ""
         lines.append(f"{len(self.rows)} models; the grid took {self.run['seconds']:.0f} s in all "
                      f"(worlds, training, evaluation){trained}")
@@ -214,16 +431,23 @@ def imbalance_dial(*, preset: str = "ci", levels: Sequence[str | float] = ("unif
                    overlaps: Sequence[float] = (0.0, 0.5, 0.9), betas: Sequence[float] = (0.9999,), worlds: int = 4,
                    iterations: int = 250, out: str | Path = "results/imbalance",
                    figures: str | Path | None = None, settings: RunSettings | None = None,
-                   keep_memory: bool = False, replot: bool = False, quiet: bool = False) -> DialResult:
-    """When does balancing help? MIL vs CB-MIL over the grid ``levels x overlaps`` of
+                   keep_memory: bool = False, replot: bool = False, quiet: bool = False,
+                   losses: Sequence[str] = DEFAULT_LOSSES, balance: Sequence[str] = DEFAULT_BALANCE,
+                   overrides: dict | None = None) -> DialResult:
+    """When does balancing help? Each loss in ``losses``, plain and balanced by each remedy in
+    ``balance`` (:data:`REMEDIES`) at each beta, over the grid ``levels x overlaps`` of
     training-split imbalance and class overlap, ``worlds`` synthetic worlds (= seeds) a cell,
-    paired over worlds with Holm's correction over the grid (:func:`cell_statistics`).
+    paired over worlds with Holm's correction over the grid, one family per loss x remedy
+    (:func:`cell_statistics`). The default, the ranking loss re-weighted, is MIL vs CB-MIL.
 
     ``out``: folder for the CSVs and ``imbalance_run.json``; ``figures``: folder for the heat maps
-    (``None`` = ``out``, ``"none"`` = none). ``replot``: no training, the statistics and figures
-    again from ``out``'s ``imbalance.csv``. ``quiet``: no line per finished cell.
-    ``settings``: how the models train (default: no progress bar); ``keep_memory``: as in
-    :func:`cbmil.study.reproduction.reproduce`."""
+    (``None`` = ``out``, ``"none"`` = none; :func:`figure_name`). ``replot``: no training, the
+    statistics and figures again from ``out``'s ``imbalance.csv`` (levels, overlaps, betas,
+    losses and remedies are then the run's own, from ``imbalance_run.json``). ``quiet``: no line
+    per finished cell. ``settings``: how the models train (default: no progress bar);
+    ``keep_memory``: as in :func:`cbmil.study.reproduction.reproduce`. ``overrides``: other
+    generator parameters of every world (:func:`cbmil.data.synthetic.make_dataset`, e.g. a small
+    ``test_counts`` in tests), recorded in ``imbalance_run.json``."""
     from cbmil.model import resolve_precision
 
     start = time.perf_counter()
@@ -231,8 +455,11 @@ def imbalance_dial(*, preset: str = "ci", levels: Sequence[str | float] = ("unif
     config = TrainConfig(iterations=iterations)
     device = check_settings(settings, config)
     levels = [lv if lv in IMBALANCE_LEVELS else f"{float(lv):g}" for lv in levels]
+    losses, balance = check_choices(losses, balance)
     out = Path(out)
+    legacy = False  # a grid written before losses and remedies: its cells CSV keeps its own columns
     if replot:  # statistics and figures again from a finished grid
+        legacy = not has_loss_columns(out / "imbalance.csv")
         rows = read_csv(out / "imbalance.csv")
         run = json.loads((out / "imbalance_run.json").read_text())
     else:
@@ -244,7 +471,8 @@ def imbalance_dial(*, preset: str = "ci", levels: Sequence[str | float] = ("unif
             for overlap in overlaps:
                 cell_start = time.perf_counter()
                 dial = level if level in IMBALANCE_LEVELS else float(level)
-                rows += run_cell(preset, dial, overlap, betas, worlds, config, timing=timing, settings=settings)
+                rows += run_cell(preset, dial, overlap, betas, worlds, config, timing=timing, settings=settings,
+                                 losses=losses, balance=balance, **(overrides or {}))
                 if not quiet:
                     print(f"cell imbalance={level} overlap={overlap:g}: {time.perf_counter() - cell_start:.0f} s",
                           flush=True)
@@ -252,20 +480,87 @@ def imbalance_dial(*, preset: str = "ci", levels: Sequence[str | float] = ("unif
                "worlds": worlds, "iterations": iterations,
                "precision": resolve_precision(settings.precision, device),
                "seconds": round(time.perf_counter() - start, 1), "train_seconds": round(timing["train_seconds"], 1),
-               "cuda_graph": settings.cuda_graph}
+               "cuda_graph": settings.cuda_graph, "losses": losses, "balance": balance, "topk": config.topk}
+        if overrides:
+            run["overrides"] = overrides
         out.mkdir(parents=True, exist_ok=True)
         write_csv(rows, out / "imbalance.csv")
         (out / "imbalance_run.json").write_text(json.dumps(run, indent=1))
-    cells = cell_statistics(rows, run["betas"])
-    write_csv(cells, out / "imbalance_cells.csv")
+    run_losses = run.get("losses", list(DEFAULT_LOSSES))
+    run_balance = run.get("balance", list(DEFAULT_BALANCE))
+    cells = cell_statistics(rows, run["betas"], run_losses, run_balance)
+    written = [{k: v for k, v in c.items() if k not in ("loss", "remedy")} for c in cells] if legacy else cells
+    write_csv(written, out / "imbalance_cells.csv")
     paths = {"rows": out / "imbalance.csv", "cells": out / "imbalance_cells.csv"}
-    label = (f"SYNTHETIC data ({run['preset']} preset), {run['worlds']} worlds x {run['iterations']} steps per cell; "
-             "paired 95 % t-intervals, * = Holm-adjusted p < 0.05 over the grid")
     figures = plots.figure_folder(figures, out)
     if figures is not None:
         import matplotlib.pyplot as plt
-        for beta in run["betas"]:
-            fig = figure(cells, beta, run["levels"], list(run["overlaps"]), label)
-            paths[f"figure_{beta:g}"] = plots.save(fig, f"imbalance_{beta:g}", figures)
-            plt.close(fig)
+        for loss in run_losses:
+            for beta in run["betas"]:
+                fig = figure(cells, beta, run["levels"], list(run["overlaps"]), figure_label(run, loss), loss,
+                             run_balance, run.get("topk", TOPK))
+                name = figure_name(loss, beta, run_losses, run_balance)
+                paths[f"figure_{name.removeprefix('imbalance_')}"] = plots.save(fig, name, figures)
+                plt.close(fig)
     return DialResult(rows, cells, run, paths)
+
+
+#: The quantities of a cell compared across schedules by :func:`schedule_table`.
+SCHEDULE_QUANTITIES = (("mean_class_auc", "mean over classes"), ("rare_third_auc", "rarest third"))
+
+
+def schedule_table(short: str | Path, long: str | Path):
+    """Each cell's paired change at two schedules: the dial run in folder ``short`` against the
+    one in folder ``long`` (both written by :func:`imbalance_dial`: ``imbalance_cells.csv`` and
+    ``imbalance_run.json``), on the cells, losses, remedies and betas the two runs share.
+
+    Returns a pandas DataFrame, one row per (loss, remedy, imbalance, overlap, beta, quantity),
+    with the two runs' steps, each run's change ``diff`` with its raw 95 % interval, its
+    Holm-adjusted p (Holm over *that run's* grid, so the two families differ when the runs
+    cover different cells) and ``verdict`` per run ("+" / "-": the raw interval excludes 0 above
+    / below it, "0": it contains 0), and ``survives``: True when both runs give the same verdict.
+    """
+    import pandas as pd
+
+    runs = []
+    for folder in (Path(short), Path(long)):
+        cells = pd.read_csv(folder / "imbalance_cells.csv")
+        steps = json.loads((folder / "imbalance_run.json").read_text())["iterations"]
+        if "loss" not in cells:
+            cells["loss"], cells["remedy"] = "ranking", "weights"
+        runs.append((cells, steps))
+    (a, steps_a), (b, steps_b) = runs
+    if steps_a == steps_b:
+        raise ValueError(f"{short} and {long} both trained {steps_a} steps; expected two schedules")
+    key = ["loss", "remedy", "imbalance", "overlap", "beta"]
+    rows = []
+    for quantity, name in SCHEDULE_QUANTITIES:
+        cols = {f"{quantity}_{c}": c for c in ("diff", "ci_low", "ci_high", "p_holm")}
+        left = a[key + list(cols)].rename(columns=cols)
+        right = b[key + list(cols)].rename(columns=cols)
+        both = left.merge(right, on=key, suffixes=(f"_{steps_a}", f"_{steps_b}"))
+        both.insert(len(key), "quantity", name)
+        rows.append(both)
+    table = pd.concat(rows, ignore_index=True)
+    if table.empty:
+        raise ValueError(f"{short} and {long} share no cell (loss, remedy, imbalance, overlap, beta)")
+    for steps in (steps_a, steps_b):
+        low, high = table[f"ci_low_{steps}"].astype(float), table[f"ci_high_{steps}"].astype(float)
+        table[f"verdict_{steps}"] = np.where(low > 0, "+", np.where(high < 0, "-", "0"))
+    table["survives"] = table[f"verdict_{steps_a}"] == table[f"verdict_{steps_b}"]
+    return table.sort_values(["quantity", "loss", "remedy", "imbalance", "overlap"], ignore_index=True)
+
+
+def schedule_markdown(table) -> str:
+    """:func:`schedule_table` as a markdown table: each change with its raw 95 % interval and
+    Holm-adjusted p at both schedules, and whether its verdict survives."""
+    steps = sorted(int(c.split("_")[-1]) for c in table.columns if c.startswith("verdict_"))
+    head = ("| loss | remedy | imbalance | overlap | quantity | "
+            + " | ".join(f"Δ at {s} steps [95 % CI] (Holm p)" for s in steps) + " | same verdict |")
+    lines = [head, "|---|---|---|---:|---|" + "---:|" * len(steps) + "---|"]
+    for r in table.to_dict("records"):
+        cells = [f"{float(r[f'diff_{s}']):+.2f} [{float(r[f'ci_low_{s}']):+.2f}, {float(r[f'ci_high_{s}']):+.2f}] "
+                 f"({float(r[f'p_holm_{s}']):.2f})" for s in steps]
+        lines.append(f"| {r['loss']} | {r['remedy']} | {r['imbalance']} | {float(r['overlap']):g} | {r['quantity']} | "
+                     + " | ".join(cells) + f" | {'yes' if r['survives'] else 'no'} |")
+    return "\n".join(lines)

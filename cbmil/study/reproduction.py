@@ -14,6 +14,14 @@ masks), with a paired Student-t 95 % interval (:func:`cbmil.eval.stats.paired_di
 difference "exceeds seed noise" when that interval excludes 0. With a world per seed the
 interval covers the draw of the world as well as the training randomness.
 
+Balance (``balance``, ``--balance``): the rows after MIL are CB-MIL at each beta ("weights", the
+paper's study, the default), or "CB-sampler β", MIL's unweighted loss on batches whose abnormal
+bags are drawn class-balanced at beta ("sampler", :mod:`cbmil.sampling`: one Trainer for MIL and
+one per beta, combined into one study), or nothing ("none", MIL alone). A CB-sampler model keeps
+MIL's world, initial weights, dropout masks, normal bags and crops of the same seed; its abnormal
+bags differ by construction, so its paired difference to MIL also carries the noise of another
+draw of abnormal bags (see :func:`run_study`).
+
 Localisation (:func:`cbmil.eval.metrics.localisation`): per abnormal test video, the frame AUC inside
 the video, whether its events score above the rest of it, whether its top snippet lies in an
 event; summarised as the median per-video AUC and two shares, per model and per class.
@@ -26,7 +34,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -37,12 +45,19 @@ from cbmil.eval import stats as seed_stats
 from cbmil.study import paper
 from cbmil import plots
 from cbmil.data.dataset import VADDataset
-from cbmil.train import RunSettings, TrainConfig, Trainer, check_settings, evaluate_bank, paper_variants, score_bank
+from cbmil.train import (RunSettings, TrainConfig, Trainer, Variant, check_settings, evaluate_bank, paper_variants,
+                         score_bank)
 from cbmil.data.ucf_crime import CLASSES
 from cbmil.losses import TOPK
 
 #: Settings of ``--preset``: "ci" for a quick check, "full" for the README's main job.
 PRESETS = {"ci": {"seeds": 2, "iterations": 300}, "full": {"seeds": 5, "iterations": 250}}
+#: How a study balances the anomaly classes (:func:`reproduce`'s ``balance``, ``--balance``); the
+#: first is the default: "weights" = CB-MIL's re-weighting (the paper's study), "sampler" = the
+#: class-balanced draw with unit weights (:mod:`cbmil.sampling`), "none" = MIL only.
+BALANCES = ("weights", "sampler", "none")
+#: Name of the re-sampled method in the tables: ``"CB-sampler 0.9999"`` (:func:`sampler_variants`).
+SAMPLER_NAME = "CB-sampler"
 #: Localisation summaries of :func:`cbmil.eval.metrics.localisation` as reported in the tables.
 LOCALISATION = (("median_video_auc", "median per-video AUC %"), ("inside_above_share", "inside > outside %"),
                 ("top_in_event_share", "top snippet in event %"))
@@ -57,26 +72,54 @@ class Study:
     ``world_scores``: the test snippet scores, one ``[M_w, S_w]`` array per world (one world:
     every model; a world per seed: that seed's V models, m = s * V + v); ``snippet_scores``
     is the ``[M, S]`` array when all models share one world, else None.
+
+    ``balance`` (:data:`BALANCES`) says what the rows after MIL are: "weights", CB-MIL at each
+    beta; "sampler", MIL's unweighted loss on the class-balanced draw at each beta (the row's
+    ``beta`` is the draw's; its weights are 1); "none", no row after MIL. ``trainers``: the
+    :class:`~cbmil.train.Trainer` (s) that trained the models (one for "weights" and "none"; MIL's
+    and then one per beta for "sampler"); ``trainer`` is the one trainer, None for a study combined
+    from several (:meth:`from_trainers`) or rebuilt from a ``runs.json``.
     """
 
     def __init__(self, *, label: str, design: str, variants: Sequence, seeds: Sequence[int],
                  train_counts: dict, test_counts: dict, model_names: Sequence[str], results: list[dict],
                  seed_worlds: Sequence[int], history: dict | None = None, eval_every: int = 0,
                  trainer: Trainer | None = None, world_scores: Sequence[np.ndarray] = (),
-                 record: dict | None = None):
+                 record: dict | None = None, trainers: Sequence[Trainer] = (), balance: str | None = None):
         self.label, self.design, self.variants, self.seeds = label, design, list(variants), list(seeds)
         self.train_counts, self.test_counts = dict(train_counts), dict(test_counts)
         self.model_names, self.history, self.eval_every = list(model_names), history or {}, eval_every
-        self.trainer, self.world_scores, self.record = trainer, list(world_scores), record
-        self.worlds = trainer.worlds if trainer is not None else []
+        self.trainers = list(trainers) or ([trainer] if trainer is not None else [])
+        self.trainer = trainer if trainer is not None else (self.trainers[0] if len(self.trainers) == 1 else None)
+        self.world_scores, self.record = list(world_scores), record
+        if balance is None:  # a runs.json written before --balance: CB-MIL rows, or MIL alone
+            balance = (record or {}).get("balance", "weights" if len(self.variants) > 1 else "none")
+        _check_balance(balance)
+        self.balance = balance
+        self.worlds = self.trainers[0].worlds if self.trainers else []
         self.snippet_scores = self.world_scores[0] if len(self.world_scores) == 1 else None
         self.paths, self.data_seconds, self.layouts = {}, 0.0, []
-        self.seconds = trainer.seconds if trainer is not None else (record or {}).get("train_seconds", 0.0)
+        self.seconds = self.train_seconds
         self._set_results(results, seed_worlds)
+
+    @property
+    def train_seconds(self) -> float:
+        """Training time of all models (seconds): the sum over :attr:`trainers`, or the
+        ``train_seconds`` of the ``runs.json`` a study was rebuilt from."""
+        if self.trainers:
+            return sum(t.seconds for t in self.trainers)
+        return (self.record or {}).get("train_seconds", 0.0)
+
+    @property
+    def protocol(self) -> str:
+        """How snippet scores became frame scores (:attr:`cbmil.train.RunSettings.protocol`)."""
+        if self.trainers:
+            return self.trainers[0].settings.protocol
+        return (self.record or {}).get("settings", {}).get("protocol", "snippet")
 
     @classmethod
     def from_trainer(cls, trainer: Trainer, results: list[dict], label: str,
-                     world_scores: Sequence[np.ndarray]) -> "Study":
+                     world_scores: Sequence[np.ndarray], balance: str | None = None) -> "Study":
         """The study of a trained grid: ``results`` as :func:`cbmil.train.evaluate_bank` returns them."""
         many = len(trainer.worlds) > 1
         return cls(label=label, design="one world per seed" if many else "one world for every seed",
@@ -84,7 +127,58 @@ class Study:
                    test_counts=trainer.data.counts("test"), model_names=trainer.model_names, results=results,
                    seed_worlds=list(range(len(trainer.seeds))) if many else [0] * len(trainer.seeds),
                    history=trainer.history, eval_every=trainer.settings.eval_every, trainer=trainer,
-                   world_scores=world_scores)
+                   world_scores=world_scores, balance=balance)
+
+    @classmethod
+    def from_trainers(cls, trainers: Sequence[Trainer], results: Sequence[list[dict]], label: str,
+                      world_scores: Sequence[Sequence[np.ndarray]], variants: Sequence[Variant] | None = None,
+                      balance: str = "sampler") -> "Study":
+        """One study of several trainers that trained the same seeds on the same worlds for as many
+        steps (e.g. MIL and a class-balanced draw per beta): their models side by side, paired by
+        seed. ``results[t]`` and ``world_scores[t]``: trainer t's, as :func:`cbmil.train.evaluate_bank`
+        and :func:`cbmil.train.score_bank` return them. The study's variant v of seed s is model
+        ``s * V + v``: per seed, trainer 0's variants, then trainer 1's, ...; ``variants`` names the
+        study's rows (default: the trainers' own variants, in that order), one per trained variant.
+        The worlds' scores are put together in that order, world by world, so :func:`write_scores`
+        and :func:`load_study` read them as a single trainer's."""
+        trainers = list(trainers)
+        first = trainers[0]
+        for t in trainers[1:]:
+            if t.seeds != first.seeds or len(t.worlds) != len(first.worlds) or any(
+                    a is not b for a, b in zip(t.worlds, first.worlds)):
+                raise ValueError("the trainers of one study must train the same seeds on the same worlds")
+            if t.step_count != first.step_count or t.history["step"] != first.history["step"] \
+                    or t.history["eval_step"] != first.history["eval_step"]:
+                raise ValueError("the trainers of one study must have run the same steps and logged them alike")
+        trained = [v for t in trainers for v in t.variants]
+        variants = trained if variants is None else list(variants)
+        if len(variants) != len(trained):
+            raise ValueError(f"{len(variants)} study variants for {len(trained)} trained variants")
+        n_seeds = len(first.seeds)
+
+        def per_seed(lists: Sequence[Sequence]) -> list:  # each trainer's s * V_t + v order -> s * V + v
+            out = []
+            for s in range(n_seeds):
+                for t, items in zip(trainers, lists):
+                    v = len(t.variants)
+                    out += list(items[s * v:(s + 1) * v])
+            return out
+
+        if len(first.worlds) == 1:
+            scores = [np.concatenate(per_seed([list(ws[0]) for ws in world_scores]))]
+        else:
+            scores = [np.concatenate([ws[s] for ws in world_scores]) for s in range(n_seeds)]
+        history = {"step": list(first.history["step"]), "eval_step": list(first.history["eval_step"])}
+        for key in ("loss", "total_auc", "abnormal_auc"):
+            history[key] = [per_seed([t.history[key][i] for t in trainers]) for i in range(len(first.history[key]))]
+        many = len(first.worlds) > 1
+        return cls(label=label, design="one world per seed" if many else "one world for every seed",
+                   variants=variants, seeds=first.seeds, train_counts=first.data.counts("train"),
+                   test_counts=first.data.counts("test"),
+                   model_names=[f"{v.name} / seed {s}" for s in first.seeds for v in variants],
+                   results=per_seed(results), seed_worlds=list(range(n_seeds)) if many else [0] * n_seeds,
+                   history=history, eval_every=first.settings.eval_every, world_scores=scores,
+                   trainers=trainers, balance=balance)
 
     @classmethod
     def from_runs(cls, runs: dict) -> "Study":
@@ -163,7 +257,9 @@ class Study:
                              "family": _family(metric, cls), "diff": diff["mean"], "std": diff["std"],
                              "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
                              "exceeds_noise": diff["exceeds_noise"], "p": diff["p_value"]})
-        changes = pd.DataFrame(rows)
+        columns = ["method", "beta", "metric", "class", "family", "diff", "std", "ci_low", "ci_high",
+                   "exceeds_noise", "p"]
+        changes = pd.DataFrame(rows, columns=columns)  # no rows: MIL alone (balance "none")
         changes["p_holm"] = math.nan
         for family, g in changes.groupby("family"):
             changes.loc[g.index, "p_holm"] = seed_stats.holm(g["p"].to_numpy())
@@ -174,7 +270,7 @@ class Study:
         """One row per variant: Abnormal and Total AUC (%), spread, paired difference to MIL."""
         changes, rows = self.changes(), []
         for v, variant in enumerate(self.variants):
-            published = paper.TABLE2.get(variant.beta)
+            published = paper.TABLE2.get(variant.beta) if self._published(v) else None
             row = {"method": variant.name, "beta": variant.beta}
             for key, values in (("abnormal", self.abnormal), ("total", self.total)):
                 row.update(_seed_columns(key, 100 * values, v, changes, variant.name, f"{key}_auc"))
@@ -220,12 +316,17 @@ class Study:
                 p = diff["p_holm"]  # the mean row is in no family
                 row[f"change_{tag}_p_holm"] = None if math.isnan(p) else float(p)
                 row[f"change_{tag}_exceeds_noise_holm"] = bool(p < 0.05)
-                if variant.beta in paper.TABLE1_BETAS:
+                if variant.beta in paper.TABLE1_BETAS and self._published(self.variants.index(variant)):
                     i = paper.TABLE1_BETAS.index(variant.beta)
                     row[f"paper_change_{tag}"] = (paper.TABLE1[name][i] if c < len(CLASSES)
                                                   else paper.TABLE1_AVERAGE[i])
             rows.append(row)
         return rows
+
+    def _published(self, v: int) -> bool:
+        """Whether the paper published variant v's numbers: MIL, and CB-MIL (re-weighting); the paper
+        did not re-sample, so the rows of a "sampler" study carry no paper column."""
+        return v == 0 or self.balance == "weights"
 
     def table2_markdown(self) -> str:
         """Table 2 as markdown (:func:`table2_markdown`), as written to ``table2_beta.md``."""
@@ -292,30 +393,36 @@ class Study:
     def runs(self) -> dict:
         """Every per-seed number, the full configuration and where it ran (``runs.json``); for a
         study rebuilt from a ``runs.json``, that record with its verdicts brought up to date."""
-        if self.trainer is None:
+        if not self.trainers:
             return dict(self.record or {}, verdicts=self.verdicts())
-        t = self.trainer
+        t = self.trainers[0]
+        n = len(self.variants)
         world_of = (lambda i: i) if len(self.worlds) > 1 else (lambda i: 0)
-        return {
+        record = {
             "label": self.label,
             "design": self.design,
+            "balance": self.balance,
             "data": t.data.meta,
             "world_seeds": [w.meta.get("seed") for w in self.worlds],
             "counts": {"train": self.train_counts, "test": self.test_counts},
             "config": asdict(t.config),
             "settings": asdict(t.settings),
-            "seeds": t.seeds,
-            "variants": [asdict(v) for v in t.variants],
+            "seeds": self.seeds,
+            "variants": [asdict(v) for v in self.variants],
             "device": str(t.device),
             "cpu": platform.processor() or platform.machine(),
             "torch": torch.__version__,
-            "train_seconds": round(t.seconds, 1),
-            "runs": [{"model": name, "seed": t.seeds[i // len(t.variants)], "world": world_of(i // len(t.variants)),
-                      "method": t.variants[i % len(t.variants)].name, "beta": t.variants[i % len(t.variants)].beta,
-                      **self.results[i]} for i, name in enumerate(t.model_names)],
-            "history": t.history,
+            "train_seconds": round(self.train_seconds, 1),
+            "runs": [{"model": name, "seed": self.seeds[i // n], "world": world_of(i // n),
+                      "method": self.variants[i % n].name, "beta": self.variants[i % n].beta,
+                      **self.results[i]} for i, name in enumerate(self.model_names)],
+            "history": self.history,
             "verdicts": self.verdicts(),
         }
+        if len(self.trainers) > 1:  # each method's own TrainConfig (sampler_beta of a "sampler" study)
+            names = iter(v.name for v in self.variants)
+            record["configs"] = {next(names): asdict(tr.config) for tr in self.trainers for _ in tr.variants}
+        return record
 
 
 #: Metrics of a model on the whole test set, as :func:`cbmil.eval.metrics.evaluate` names them.
@@ -398,19 +505,93 @@ def _paired(treatment: np.ndarray, control: np.ndarray) -> dict:
     return seed_stats.paired_difference(treatment, control)
 
 
+def sampler_variants(betas: Sequence[float] = paper.BETAS) -> list[Variant]:
+    """The rows of a ``balance="sampler"`` study: MIL, then ``"CB-sampler β"`` for each beta (its
+    ``beta`` the class-balanced draw's; the model trains with unit weights, ``Variant(name)`` on a
+    ``TrainConfig(sampler_beta=β)``)."""
+    return [Variant("MIL")] + [Variant(f"{SAMPLER_NAME} {b:g}", float(b)) for b in betas]
+
+
+def _check_balance(balance) -> None:
+    if balance not in BALANCES:
+        raise ValueError(f"balance must be one of {', '.join(repr(b) for b in BALANCES)}; got {balance!r}")
+
+
+def _check_study_config(config: TrainConfig | None) -> TrainConfig:
+    config = config or TrainConfig()
+    if config.sampler_beta is not None:
+        raise ValueError(f"config has sampler_beta={config.sampler_beta!r}; a study sets the draw itself: "
+                         "use balance='sampler' (--balance sampler) with the betas instead")
+    return config
+
+
 def run_study(data: VADDataset | list[VADDataset], betas=paper.BETAS, seeds=(0, 1, 2),
-              config: TrainConfig | None = None, label: str = "", settings: RunSettings | None = None) -> Study:
-    """Train MIL + CB-MIL at each beta for each seed (one vectorized run) and evaluate all models.
+              config: TrainConfig | None = None, label: str = "", settings: RunSettings | None = None,
+              balance: str = "weights") -> Study:
+    """Train and evaluate the models of a study for each seed; ``balance`` (:data:`BALANCES`) says which:
+
+    * ``"weights"`` (default, the paper's study): MIL + CB-MIL at each beta, one vectorized run
+      (one :class:`~cbmil.train.Trainer`): per seed, the same world, initial weights, batches and
+      dropout masks; only the loss's class weights differ.
+    * ``"sampler"``: MIL, and per beta ``"CB-sampler β"``: MIL's unit-weight loss on batches whose
+      abnormal half is drawn class-balanced at beta (``TrainConfig(sampler_beta=β)``,
+      :class:`cbmil.sampling.ClassBalancedSampler`). One Trainer for MIL and one per beta, the same
+      seeds and worlds, put together by :meth:`Study.from_trainers` and compared with MIL paired by
+      seed as CB-MIL is. The pairing keeps, per seed, the world, the initial weights, the dropout
+      masks, and the normal bags and crops of every batch (the class-balanced draw has its own
+      generator, :attr:`cbmil.train.Trainer.balance_rng`); it cannot keep the abnormal bags, which
+      differ by construction. Each trainer's copy of the training bags is released once it is
+      scored (``trainer.bags`` is None after), so that the bags are held once at a time.
+    * ``"none"``: MIL alone (no comparison rows; ``betas`` unused).
+
+    Re-sampling and re-weighting at one beta have the same expected ranking-term gradient up to a
+    constant (:mod:`cbmil.sampling`): re-weighting's equals re-sampling's times
+    :func:`~cbmil.sampling.mean_bag_weight`, which is 1 with ``normalize_weights="bags"`` and below 1
+    with the default ``"classes"``. For UCF-Crime's training counts:
+
+    >>> from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
+    >>> from cbmil.sampling import mean_bag_weight
+    >>> counts = [TRAIN_COUNTS[c] for c in CLASSES]
+    >>> print(", ".join(f"{mean_bag_weight(counts, b):.2f}" for b in paper.BETAS))
+    0.99, 0.81, 0.76, 0.76
+
+    so at beta = 0.9999 re-weighting's expected ranking term is about 0.76 times re-sampling's.
 
     ``data``: one dataset for every seed, or a list with one world per seed (seed i trains and
-    is evaluated on ``data[i]``; see :func:`synthetic_worlds`).
+    is evaluated on ``data[i]``; see :func:`synthetic_worlds`). ``config`` must leave
+    ``sampler_beta`` unset (the study sets it).
     """
+    _check_balance(balance)
+    config = _check_study_config(config)
+    if balance == "sampler":
+        return _sampler_study(data, betas, seeds, config, label, settings)
+    variants = paper_variants(betas) if balance == "weights" else [Variant("MIL")]
+    trainer, scores, results = _train_and_score(data, variants, seeds, config, settings)
+    return Study.from_trainer(trainer, results, label, scores, balance=balance)
+
+
+def _train_and_score(data, variants, seeds, config, settings):
+    """A trained Trainer of ``variants x seeds`` with its test scores and results."""
     from cbmil.accel.memory import return_freed_memory
-    trainer = Trainer(data, paper_variants(betas), seeds, config, settings).run()
+    trainer = Trainer(data, variants, seeds, config, settings).run()
     return_freed_memory()  # the steps' activations, kept for reuse while training, are not needed to score
     scores = score_bank(trainer.bank, trainer.worlds)
     results = evaluate_bank(trainer.bank, trainer.worlds, trainer.settings.protocol, snippet_scores=scores)
-    return Study.from_trainer(trainer, results, label, scores)
+    return trainer, scores, results
+
+
+def _sampler_study(data, betas, seeds, config: TrainConfig, label: str, settings) -> Study:
+    """``balance="sampler"`` (:func:`run_study`): MIL's Trainer, then one per beta, combined."""
+    rows = sampler_variants(betas)
+    trainers, scores, results = [], [], []
+    for variant in rows:
+        cfg = config if variant.beta is None else replace(config, sampler_beta=variant.beta)
+        trainer, world_scores, evaluated = _train_and_score(data, [Variant(variant.name)], seeds, cfg, settings)
+        trainer.bags = None  # scored: the next trainer makes its own copy (one held at a time)
+        trainers.append(trainer)
+        scores.append(world_scores)
+        results.append(evaluated)
+    return Study.from_trainers(trainers, results, label, scores, variants=rows, balance="sampler")
 
 
 def synthetic_worlds(preset: str, seeds, map_test_snippets: bool = True, **overrides) -> list[VADDataset]:
@@ -496,9 +677,11 @@ def table2_markdown(rows: list[dict], label: str, eval_every: int = 0) -> str:
     best-checkpoint columns, shown with K (``eval_every``) named in the caption."""
     picked = "abnormal_inflation_mean" in rows[0]
     every = f"every {eval_every} steps" if eval_every else "at regular steps"
-    lines = [f"Table 2 analog — {label}. Mean ± std over seeds; Δ vs MIL = paired mean difference of the "
-             "same seeds with its 95 % t-interval; * = interval excludes 0 (uncorrected); † = also after Holm's "
-             f"correction over the {2 * (len(rows) - 1)} AUC changes of the table (adjusted p < 0.05). "
+    compared = ("Δ vs MIL = paired mean difference of the same seeds with its 95 % t-interval; * = interval "
+                "excludes 0 (uncorrected); † = also after Holm's correction over the "
+                f"{2 * (len(rows) - 1)} AUC changes of the table (adjusted p < 0.05). ") if len(rows) > 1 else \
+        "no method compared with MIL (Δ columns empty). "
+    lines = [f"Table 2 analog — {label}. Mean ± std over seeds; " + compared +
              "Paper: I3D on real UCF-Crime, one run.",
              "",
              "| method | Abnormal AUC % | Δ vs MIL [95 % CI] | Total AUC % | Δ vs MIL [95 % CI] | "
@@ -521,8 +704,8 @@ def table2_markdown(rows: list[dict], label: str, eval_every: int = 0) -> str:
                       f"{_fmt(r['abnormal_best_ci_high'])}], Total {r['total_best_diff']:+.2f} "
                       f"[{_fmt(r['total_best_ci_low'])}, {_fmt(r['total_best_ci_high'])}]" for r in rows[1:]) + "."]
     plans = []
-    for r in rows[1:]:
-        published = paper.TABLE2.get(r["beta"])
+    for r in rows[1:]:  # rows the paper published (CB-MIL's; a re-sampling row has no paper number)
+        published = paper.TABLE2.get(r["beta"]) if r.get("paper_abnormal") is not None else None
         sd = r["abnormal_diff_std"]
         if published and sd is not None and np.isfinite(sd) and sd > 0:
             gain = published[0] - paper.TABLE2[None][0]
@@ -561,14 +744,16 @@ def localisation_markdown(rows: list[dict], label: str) -> str:
 
 def table1_markdown(rows: list[dict], betas, label: str) -> str:
     head = ["class", "train", "test", "MIL AUC %"]
+    published = {b for b in betas if rows and f"paper_change_{b:g}" in rows[0]}  # not for a re-sampling study
     for b in betas:
         head.append(f"Δ β={b:g} (pp)")
-        if b in paper.TABLE1_BETAS:
+        if b in published:
             head.append(f"paper Δ β={b:g}")
-    lines = [f"Table 1 analog — {label}. Per-class AUC change against MIL in percentage points: paired mean ± "
-             "std of the per-seed differences; * = 95 % interval excludes 0 (uncorrected); † = also after Holm's "
-             f"correction over the {len(CLASSES) * len(betas)} per-class changes (adjusted p < 0.05; the mean row "
-             "is not in that family). Paper: I3D on real UCF-Crime, one run.",
+    compared = ("Per-class AUC change against MIL in percentage points: paired mean ± std of the per-seed "
+                "differences; * = 95 % interval excludes 0 (uncorrected); † = also after Holm's correction over "
+                f"the {len(CLASSES) * len(betas)} per-class changes (adjusted p < 0.05; the mean row is not in that "
+                "family).") if len(betas) else "Per-class AUC of MIL, mean ± std over seeds (no method compared)."
+    lines = [f"Table 1 analog — {label}. " + compared + " Paper: I3D on real UCF-Crime, one run.",
              "", "| " + " | ".join(head) + " |", "|" + "---|" * 3 + "---:|" + "---:|" * (len(head) - 4)]
     for r in rows:
         cells = [r["class"], str(r["train_videos"]), str(r["test_videos"]), f"{r['mil_mean']:.2f} ± {_fmt(r['mil_std'])}"]
@@ -577,7 +762,7 @@ def table1_markdown(rows: list[dict], betas, label: str) -> str:
             star = ("*" if r[f"change_{tag}_exceeds_noise"] else "") + \
                 ("†" if r.get(f"change_{tag}_exceeds_noise_holm") else "")
             cells.append(f"{r[f'change_{tag}']:+.2f} ± {_fmt(r[f'change_{tag}_std'])}{star}")
-            if b in paper.TABLE1_BETAS:
+            if b in published:
                 digits = 2 if r["class"] == "mean of classes" else 1  # as published
                 cells.append(f"{r[f'paper_change_{tag}']:+.{digits}f}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -621,13 +806,20 @@ def write_figures(study: Study, t1: list[dict], t2: list[dict], folder, prefix: 
     import matplotlib.pyplot as plt
 
     paths = {}
+    if len(study.variants) < 2:  # MIL alone (balance "none"): no change to draw
+        return paths
     beta = study.variants[-1].beta
     tag = f"{beta:g}"
-    fig = plots.per_class_change(t1, beta, f"CB-MIL β={tag} − MIL, {study.label}, {len(study.seeds)} seeds",
+    method = SAMPLER_NAME if study.balance == "sampler" else "CB-MIL"
+    fig = plots.per_class_change(t1, beta, f"{method} β={tag} − MIL, {study.label}, {len(study.seeds)} seeds",
                                  title=f"Per-class AUC change, β = {tag}")
     paths["fig_table1"] = plots.save(fig, f"{prefix}_per_class_change", folder)
     plt.close(fig)
-    fig = plots.change_vs_beta(t2, title=f"CB-MIL − MIL vs β — {study.label}, {len(study.seeds)} seeds")
+    fig = plots.change_vs_beta(t2, title=f"{method} − MIL vs β — {study.label}, {len(study.seeds)} seeds")
+    if study.balance == "sampler":
+        for ax in fig.axes:
+            if ax.get_xlabel():
+                ax.set_xlabel("beta of the class-balanced draw")
     paths["fig_table2"] = plots.save(fig, f"{prefix}_change_vs_beta", folder)
     plt.close(fig)
     return paths
@@ -646,7 +838,7 @@ def write_scores(study: Study, out: str | Path) -> list[Path]:
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = study.trainer.model_names
+    names = study.model_names
     per_world = len(names) // len(study.world_scores)
     paths = []
     for k, (world, scores) in enumerate(zip(study.worlds, study.world_scores)):
@@ -661,7 +853,7 @@ def write_scores(study: Study, out: str | Path) -> list[Path]:
             test_keys=np.array(world.test_keys if world.test_keys else [str(i) for i in range(len(world.test_classes))]),
             test_frame_labels=np.asarray(world.test_frame_labels, dtype=np.uint8),
             test_frame_offsets=np.asarray(world.test_frame_offsets, dtype=np.int64),
-            class_names=np.array(CLASSES + ("Normal",)), protocol=np.array(study.trainer.settings.protocol))
+            class_names=np.array(CLASSES + ("Normal",)), protocol=np.array(study.protocol))
         paths.append(path)
     return paths
 
@@ -675,10 +867,21 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
               pairing: str = "paired", sparsity: str = "linear", normalize: str = "classes",
               crop: str = "random", batch_size: int = 30, loss: str = "ranking", topk: int = TOPK,
               settings: RunSettings | None = None, save_scores: bool = False, save_checkpoints: bool = False,
-              keep_memory: bool = False) -> Study:
+              keep_memory: bool = False, balance: str = "weights") -> Study:
     """The paper's study with seeds: train MIL and CB-MIL at every beta for ``seeds`` seeds in one
     vectorized run, evaluate every model, and (with ``out``) write the tables, ``runs.json``,
     ``results.csv`` and figures there. Returns the :class:`Study`.
+
+    balance: how the rows after MIL balance the classes (:data:`BALANCES`, :func:`run_study`):
+        ``"weights"`` (default: CB-MIL at each beta, the paper's study); ``"sampler"``: at each
+        beta, ``"CB-sampler β"``, MIL's unit-weight loss on the class-balanced draw of the abnormal
+        bags, paired with MIL by seed (world, initial weights, dropout masks, normal bags and crops;
+        not the abnormal bags, by construction), with tables, Holm families and ``runs.json`` as for
+        CB-MIL (no paper columns: the paper did not re-sample); ``"none"``: MIL alone, no
+        comparison rows and no figures. The label (so every caption and figure title) names the
+        balance; ``runs.json`` records it in ``balance`` and, for "sampler", each method's
+        ``TrainConfig`` in ``configs``. ``save_checkpoints`` with "sampler" writes ``models.pt``
+        (MIL) and one ``models_CB-sampler_<β>.pt`` per beta.
 
     data: ``"synthetic"`` (seed i on its own world, data seed ``data_seed + i``; ``one_world``:
         every seed on the world of ``data_seed``) or a cache folder written by ``data prepare``.
@@ -701,9 +904,10 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
     settings = settings or RunSettings()
     seed_list = list(range(seeds or PRESETS[preset]["seeds"]))
     iterations = iterations or PRESETS[preset]["iterations"]
-    train_config = _train_config(config, iterations=iterations, optimizer=optimizer, pairing=pairing,
-                                 sparsity=sparsity, normalize_weights=normalize, crop=crop, batch_size=batch_size,
-                                 loss=loss, topk=topk)
+    _check_balance(balance)
+    train_config = _check_study_config(_train_config(
+        config, iterations=iterations, optimizer=optimizer, pairing=pairing, sparsity=sparsity,
+        normalize_weights=normalize, crop=crop, batch_size=batch_size, loss=loss, topk=topk))
     device = check_settings(settings, train_config)  # refuses impossible settings before the data is made
     start = time.perf_counter()
     if str(data) == "synthetic":
@@ -721,12 +925,12 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
         from cbmil.data.sources import load_source
         worlds = load_source(str(data))
         label = f"features from {data}"
-    label += loss_label(train_config)
+    label += loss_label(train_config) + balance_label(balance)
     if keep_memory and device.type == "cpu":
         from cbmil.accel.memory import keep_freed_memory
         keep_freed_memory()  # before the bags and the bank are allocated
     data_seconds = time.perf_counter() - start
-    study = run_study(worlds, betas, seed_list, train_config, label, settings)
+    study = run_study(worlds, betas, seed_list, train_config, label, settings, balance=balance)
     study.data_seconds = data_seconds  # making or reading the data
     if out is not None:
         figures = plots.figure_folder(figures, out)
@@ -735,7 +939,9 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
             study.paths.update({f"scores{k}": p for k, p in enumerate(write_scores(study, out))})
         if save_checkpoints:
             from cbmil.interop.score import save_models
-            study.paths["models"] = save_models(study.trainer, Path(out) / "models.pt")
+            for k, trainer in enumerate(study.trainers):  # one file per trainer: its own TrainConfig
+                tag = "" if k == 0 else "_" + trainer.variants[0].name.replace(" ", "_")
+                study.paths[f"models{tag}"] = save_models(trainer, Path(out) / f"models{tag}.pt")
     study.seconds = time.perf_counter() - start
     return study
 
@@ -746,6 +952,17 @@ def loss_label(config: TrainConfig) -> str:
     if config.loss == "ranking":
         return ""
     return f", top-{config.topk} MIL loss (mean of {config.topk} top scores + BCE)"
+
+
+def balance_label(balance: str) -> str:
+    """What a study's label adds for its ``balance``: nothing for the paper's re-weighting, else
+    what the rows after MIL are (``", class-balanced re-sampling (CB-sampler β: MIL's loss, ...)"``)."""
+    if balance == "sampler":
+        return (f", class-balanced re-sampling ({SAMPLER_NAME} β: MIL's unweighted loss on batches whose "
+                "abnormal bags are drawn class-balanced at β)")
+    if balance == "none":
+        return ", MIL only"
+    return ""
 
 
 def _train_config(config: str | TrainConfig, **fields) -> TrainConfig:
