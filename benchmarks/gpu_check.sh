@@ -8,7 +8,8 @@
 #              graph vs eager in fp32, graph bf16 vs eager fp32, eager bf16 vs eager fp32
 #   fused      the fp32 study once more with the fused training pass (--fused) against autograd
 #   grid       the full-size imbalance grid (cbmil imbalance: 3 x 3 cells of the full preset, 5 worlds x
-#              3,000 steps, MIL + CB-MIL 0.99 / 0.9999) trained with --cuda-graph; generating its 45
+#              3,000 steps, CB 0.99 / 0.9999 for the ranking and the top-3 loss, each balanced by class
+#              weights and by re-sampling against the same loss plain) trained with --cuda-graph; generating its 45
 #              D = 2048 worlds on the CPU takes several minutes of its own (imbalance_run.json has both)
 #   selection  the bf16 study with the test set evaluated every 500 steps (selection_bias.csv: what
 #              picking the best test checkpoint adds)
@@ -47,14 +48,16 @@ if [ "$device" = "cuda" ]; then
   ways=(graph-fp32 graph-bf16 eager-fp32 eager-bf16)
   every=500
   sel_precision=bf16
-  grid=(--preset full --worlds 5 --iterations 3000 --betas 0.99 0.9999 --cuda-graph)
+  grid=(--preset full --worlds 5 --iterations 3000 --betas 0.99 0.9999 --cuda-graph
+        --losses ranking topk --balance weights sampler)
   bench=(--device cuda --json --repeats 20)
 else
   schedule=(--preset ci --seeds 2 --iterations 3)
   ways=(eager-fp32 eager-bf16)   # no CUDA graph on a CPU; the smoke test checks the plumbing only
   every=2
   sel_precision=fp32   # bf16 is emulated (slow) on most CPUs
-  grid=(--preset ci --levels uniform extreme --overlaps 0 --worlds 3 --iterations 2)
+  grid=(--preset ci --levels uniform extreme --overlaps 0 --worlds 3 --iterations 2
+        --losses ranking topk --balance weights sampler)
   bench=(--device cpu --json --dim 64 --videos 39 --max-snippets 40 --repeats 1 --sweep-iterations 3)
 fi
 compare() { part $PY benchmarks/compare_precision.py "$out/schedule/$1/runs.json" "$out/schedule/$2/runs.json" >&2; }

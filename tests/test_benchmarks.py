@@ -1,5 +1,6 @@
 """Smoke test of the prepared GPU check in its CPU mode (tiny sizes): it must run and print figures."""
 
+import csv
 import json
 import os
 import subprocess
@@ -25,6 +26,9 @@ def test_gpu_check_script_runs_on_cpu_with_tiny_sizes():
     assert figures["step_seconds"] > 0 and figures["limit_gflops"] > 0
     with open(ROOT / "gpu_check_out" / "selection_bias" / "selection_bias.csv") as fh:
         assert len(fh.read().splitlines()) == 1 + 2 * 5  # header + MIL and 4 betas x 2 seeds
+    with open(ROOT / "gpu_check_out" / "imbalance" / "imbalance_cells.csv") as fh:  # both losses, both remedies
+        cells = list(csv.DictReader(fh))
+    assert {(c["loss"], c["remedy"]) for c in cells} == {(l, r) for l in ("ranking", "topk") for r in ("weights", "sampler")}
     schedule = json.loads((ROOT / "gpu_check_out" / "schedule" / "schedule_check.json").read_text())
     assert set(schedule["train_seconds"]) == {"eager-fp32", "eager-bf16"} and schedule["models"] == 10
     for way in schedule["train_seconds"]:  # each way's study, for compare_precision.py
