@@ -62,3 +62,44 @@ def test_unanswered_exercises_only_remind(cells, capsys):
     assert nb06.exercise_3(None) is False
     assert nb06.exercise_6(None) is False
     assert capsys.readouterr().out.count("not answered yet") == 4
+
+
+def test_exercise_9_sampling_probability_of_shooting():
+    from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
+    from cbmil.losses import class_balanced_weights
+
+    n = np.array([TRAIN_COUNTS[c] for c in CLASSES], dtype=float)
+    w = class_balanced_weights(n, 0.9999)
+    i = CLASSES.index("Shooting")
+    assert nb06.exercise_9(n[i] * w[i] / (n * w).sum())            # by hand, as the solution does
+    assert nb06.exercise_9(round(n[i] * w[i] / (n * w).sum(), 4))  # as printed in the notebook's table
+    with pytest.raises(AssertionError, match="Exercise 9: .*Hint"):
+        nb06.exercise_9(n[i] / n.sum())                             # the plain draw's n_c / N
+    with pytest.raises(AssertionError, match="Exercise 9"):
+        nb06.exercise_9(1 / 13)                                     # "exactly uniform"
+    j = CLASSES.index("Robbery")
+    assert nb06.exercise_9(n[j] * w[j] / (n * w).sum(), "Robbery")
+
+
+@pytest.fixture(scope="module")
+def schedule():
+    root = GRID.parent
+    return imbalance.schedule_table(root / "imbalance_extended", root / "imbalance_1000")
+
+
+def test_exercise_10_verdicts_that_survive_the_schedule(schedule, capsys):
+    mean = schedule[schedule["quantity"] == "mean over classes"]
+    survive = int(mean["survives"].sum())
+    assert 0 < survive < len(mean)
+    assert nb06.exercise_10(survive, schedule)
+    assert f"{survive} of {len(mean)}" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="Exercise 10: .*Hint"):
+        nb06.exercise_10(int(schedule["survives"].sum()), schedule)  # all 32 rows, not the 16 asked for
+    with pytest.raises(AssertionError, match="Exercise 10"):
+        nb06.exercise_10(len(mean) - survive, schedule)             # the ones that changed
+    rare = schedule[schedule["quantity"] == "rarest third"]
+    assert nb06.exercise_10(int(rare["survives"].sum()), schedule, "rarest third")
+    with pytest.raises(ValueError, match="no rows"):
+        nb06.exercise_10(1, schedule, "total")
+    assert nb06.exercise_10(None, schedule) is False
+    assert nb06.exercise_9(None) is False

@@ -2,7 +2,8 @@
 
 Each check recomputes its expected value from what the notebook passes in (``cells``: the rows of
 :func:`cbmil.study.imbalance.cell_statistics`) or from the library (the training counts of the
-imbalance dial, the class weights, the generator's class strengths).
+imbalance dial, the class weights, the generator's class strengths, the re-sampling probabilities);
+exercise 10 reads the DataFrame of :func:`cbmil.study.imbalance.schedule_table` it is given.
 """
 
 from __future__ import annotations
@@ -108,3 +109,54 @@ def exercise_6(answer, seed: int = 0, preset: str = "ci") -> bool:
                          f"({strengths[weakest]:.1f}): s_c = signal * exp(class_spread * N(0, 1)) with signal = "
                          f"{cfg.signal:g} and class_spread = {cfg.class_spread:g}, one draw per class and world, "
                          "whatever the class's training count.")
+
+
+def exercise_9(answer, name: str = "Shooting", beta: float = 0.9999) -> bool:
+    """The probability ``p_c`` that class-balanced re-sampling draws class ``name`` for an abnormal
+    bag, at ``beta``, from UCF-Crime's training counts: ``p_c = n_c w_c / sum_k n_k w_k``
+    (:func:`cbmil.sampling.class_sampling_probabilities`)."""
+    from cbmil.data.ucf_crime import TRAIN_COUNTS
+    from cbmil.sampling import class_sampling_probabilities
+
+    n = np.array([TRAIN_COUNTS[c] for c in CLASSES], dtype=float)
+    p = class_sampling_probabilities(n, beta)
+    i = CLASSES.index(name)
+    commonest = int(np.argmax(n))
+    return check("Exercise 9", answer, float(p[i]), tol=5e-5,
+                 hint=f"p_c = n_c * w_c / sum_k(n_k * w_k), with n = the 13 training counts (TRAIN_COUNTS, in "
+                      f"CLASSES order) and w = class_balanced_weights(n, {beta:g}); use the unrounded weights. "
+                      "It is close to 1/13 but not equal to it.",
+                 explain=f"p = {p[i]:.5f}, {p[i] / (n[i] / n.sum()):.1f} times the plain draw's "
+                         f"{n[i]:.0f}/{n.sum():.0f} = {n[i] / n.sum():.4f}, and {abs(p[i] * len(CLASSES) - 1):.1%} "
+                         f"from 1/13. At beta = {beta:g} the effective number (1 - beta^n) / (1 - beta) is "
+                         f"almost n itself, so w_c is almost proportional to 1/n_c and re-sampling is almost "
+                         f"uniform over the classes; what is left slightly favours the commonest class "
+                         f"({CLASSES[commonest]}: p = {p[commonest]:.5f}), whose effective number falls furthest "
+                         "below its count.")
+
+
+def exercise_10(answer, table, quantity: str = "mean over classes") -> bool:
+    """How many verdicts of ``imbalance.schedule_table(...)`` on ``quantity`` are the same at both
+    schedules (column ``survives``)? ``table``: the DataFrame of
+    :func:`cbmil.study.imbalance.schedule_table`."""
+    rows = table[table["quantity"] == quantity]
+    if rows.empty:
+        raise ValueError(f"no rows for quantity {quantity!r}; the table has {sorted(set(table['quantity']))}")
+    steps = sorted(int(c.split("_")[1]) for c in table.columns if c.startswith("verdict_"))
+    short, long = (f"verdict_{s}" for s in steps)
+    expected = int(rows["survives"].sum())
+    changed = rows[~rows["survives"]]
+    toward_0 = int((changed[long] == "0").sum())
+    flipped = int(((changed[short] + changed[long]).isin(["+-", "-+"])).sum())
+    lows = [f"ci_low_{s}" for s in steps]
+    highs = [f"ci_high_{s}" for s in steps]
+    disjoint = int(((rows[lows[0]] > rows[highs[1]]) | (rows[lows[1]] > rows[highs[0]])).sum())
+    return check("Exercise 10", answer, expected,
+                 hint=f"count the rows of the printed table whose verdict at {steps[0]} steps equals the one at "
+                      f"{steps[1]} steps ('+', '-' or '0'; a verdict is the raw interval's), or sum "
+                      "table['survives'] over the rows of that quantity.",
+                 explain=f"{expected} of {len(rows)}. Of the {len(changed)} that changed, {toward_0} went from an "
+                         f"interval excluding 0 at {steps[0]} steps to one containing 0 at {steps[1]} and "
+                         f"{flipped} changed sign; in {disjoint} of the {len(rows)} rows the two schedules' "
+                         "intervals do not overlap. A verdict from 4 worlds is a statement about one schedule: "
+                         "give the number of steps beside it.")
