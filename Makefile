@@ -33,7 +33,7 @@ reproduce: $(STAMP)
 	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --save-scores --precision fp32 --out results --figures figures
 
 # The balanced-training control of notebook 05: the main job's worlds and seeds, the 810 abnormal
-# training videos spread evenly over the 13 classes; MIL and CB-MIL beta = 0.9999 (~5 min).
+# training videos spread evenly over the 13 classes; MIL and CB-MIL beta = 0.9999 (3 min 19 s on 2 cores).
 balanced: $(STAMP)
 	$(PY) -m cbmil reproduce --data synthetic --preset full --seeds 5 --iterations 250 --balanced --betas 0.9999 \
 		--precision fp32 --out results/balanced --figures none
@@ -74,15 +74,15 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
 # Execute the notebooks in place as committed ("quick" profile: studies read from results/) and write
-# their figures to figures/ (~5-10 min). `make notebooks NB_PROFILE=full` trains the studies again
-# (05's is then `make reproduce`; ~40 min on 2 CPU cores).
+# their figures to figures/ (about a minute on 2 cores). `make notebooks NB_PROFILE=full` trains the
+# studies again (05's is then `make reproduce` and `make balanced`; 04 and 05 print the expected times).
 NB_PROFILE ?= quick
 notebooks: $(STAMP)
 	CBMIL_PROFILE=$(NB_PROFILE) CBMIL_FIGURES=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=3600 notebooks/0*.ipynb
 
 # Each notebook executed as a new user gets it (nothing set): run time and peak resident memory,
-# written at the top of each notebook and into the README's walkthrough table (~5-10 min)
+# written at the top of each notebook and into the README's walkthrough table (about a minute on 2 cores)
 notebook-times: $(STAMP)
 	$(PY) benchmarks/notebook_times.py --write
 
