@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from cbmil.data import dataset as ds
 from cbmil.study.paper import BETAS
@@ -113,16 +112,13 @@ def _imbalance(args) -> int:
 
 
 def _schedule(args) -> int:
-    from cbmil.study.imbalance import schedule_markdown, schedule_table
-    table = schedule_table(args.short, args.long)
-    text = schedule_markdown(table)
+    from cbmil.study.imbalance import schedule_report
+    table, text, paths = schedule_report(args.short, args.long, args.out)
     print(text)
-    kept = int(table["survives"].sum())
-    print(f"\n{kept} of {len(table)} verdicts (raw 95 % interval: above 0, below 0 or containing 0) are the same at both schedules")
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-        table.to_csv(Path(args.out).with_suffix(".csv"), index=False)
-        print(f"wrote {args.out} and {Path(args.out).with_suffix('.csv')}")
+    print(f"\n{int(table['survives'].sum())} of {len(table)} verdicts (raw 95 % interval: above 0, below 0 or "
+          "containing 0) are the same at both schedules")
+    if paths:
+        print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 
 

@@ -70,11 +70,10 @@ from scipy import stats
 
 from cbmil.eval import stats as seed_stats
 from cbmil import plots
-from cbmil.study.reproduction import read_csv as read_csv_rows, synthetic_worlds, write_csv
+from cbmil.study.reproduction import read_csv as read_csv_rows, synthetic_worlds, train_and_score, write_csv
 from cbmil.data.synthetic import IMBALANCE_LEVELS, imbalanced_counts
 from cbmil.losses import TOPK
-from cbmil.train import (LOSSES, RunSettings, TrainConfig, Trainer, Variant, check_settings, evaluate_bank,
-                         paper_variants, score_bank)
+from cbmil.train import LOSSES, RunSettings, TrainConfig, Variant, check_settings, paper_variants
 from cbmil.data.ucf_crime import CLASSES, TRAIN_COUNTS
 
 LOCALISATION_KEYS = ("median_video_auc", "inside_above_share", "top_in_event_share")
@@ -115,17 +114,6 @@ def check_choices(losses: Sequence[str], balance: Sequence[str]) -> tuple[list[s
                              f"got {values!r}")
         checked.append(values)
     return checked[0], checked[1]
-
-
-def _train_and_evaluate(worlds, variants, seeds, config: TrainConfig, settings: RunSettings) -> tuple[list, float]:
-    """Train ``variants x seeds`` on ``worlds`` (seed i on world i) in one Trainer and evaluate every
-    model: the per-model results of :func:`cbmil.train.evaluate_bank` (model ``s * V + v``) and
-    the training seconds."""
-    from cbmil.accel.memory import return_freed_memory
-    trainer = Trainer(worlds, variants, seeds, config, settings).run()
-    return_freed_memory()  # the steps' activations, kept for reuse while training, are not needed to score
-    scores = score_bank(trainer.bank, trainer.worlds)
-    return evaluate_bank(trainer.bank, trainer.worlds, trainer.settings.protocol, snippet_scores=scores), trainer.seconds
 
 
 def _cell_rows(results, models, level, overlap, counts, world_seeds, loss) -> list[dict]:
@@ -183,7 +171,8 @@ def run_cell(preset: str, level: str | float, overlap: float, betas, n_worlds: i
             trainings += [(replace(plain, sampler_beta=float(b)), [Variant("MIL")], [("sampler", float(b))])
                           for b in betas]
         for train_config, variants, models in trainings:
-            results, seconds = _train_and_evaluate(worlds, variants, world_seeds, train_config, settings)
+            trainer, _, results = train_and_score(worlds, variants, world_seeds, train_config, settings)
+            seconds = trainer.seconds
             if timing is not None:
                 timing["train_seconds"] = timing.get("train_seconds", 0.0) + seconds
             rows += _cell_rows(results, models, level, overlap, counts, world_seeds, loss)
@@ -564,3 +553,18 @@ def schedule_markdown(table) -> str:
         lines.append(f"| {r['loss']} | {r['remedy']} | {r['imbalance']} | {float(r['overlap']):g} | {r['quantity']} | "
                      + " | ".join(cells) + f" | {'yes' if r['survives'] else 'no'} |")
     return "\n".join(lines)
+
+
+def schedule_report(short: str | Path, long: str | Path, out: str | Path | None = None):
+    """:func:`schedule_table` and its :func:`schedule_markdown`; with ``out``, the markdown is
+    written there and the table as CSV beside it (``out`` with the suffix ``.csv``). Returns
+    ``(table, markdown, paths written)``."""
+    table = schedule_table(short, long)
+    text = schedule_markdown(table)
+    paths = []
+    if out is not None:
+        out = Path(out)
+        out.write_text(text + "\n")
+        table.to_csv(out.with_suffix(".csv"), index=False)
+        paths = [out, out.with_suffix(".csv")]
+    return table, text, paths

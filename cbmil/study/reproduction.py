@@ -566,12 +566,15 @@ def run_study(data: VADDataset | list[VADDataset], betas=paper.BETAS, seeds=(0, 
     if balance == "sampler":
         return _sampler_study(data, betas, seeds, config, label, settings)
     variants = paper_variants(betas) if balance == "weights" else [Variant("MIL")]
-    trainer, scores, results = _train_and_score(data, variants, seeds, config, settings)
+    trainer, scores, results = train_and_score(data, variants, seeds, config, settings)
     return Study.from_trainer(trainer, results, label, scores, balance=balance)
 
 
-def _train_and_score(data, variants, seeds, config, settings):
-    """A trained Trainer of ``variants x seeds`` with its test scores and results."""
+def train_and_score(data, variants, seeds, config, settings):
+    """Train ``variants x seeds`` on ``data`` (one world, or seed i on world i) in one Trainer and
+    evaluate every model: ``(trainer, scores, results)``, the test snippet scores per world
+    (:func:`cbmil.train.score_bank`) and the per-model results of :func:`cbmil.train.evaluate_bank`
+    (model ``s * V + v``)."""
     from cbmil.accel.memory import return_freed_memory
     trainer = Trainer(data, variants, seeds, config, settings).run()
     return_freed_memory()  # the steps' activations, kept for reuse while training, are not needed to score
@@ -586,7 +589,7 @@ def _sampler_study(data, betas, seeds, config: TrainConfig, label: str, settings
     trainers, scores, results = [], [], []
     for variant in rows:
         cfg = config if variant.beta is None else replace(config, sampler_beta=variant.beta)
-        trainer, world_scores, evaluated = _train_and_score(data, [Variant(variant.name)], seeds, cfg, settings)
+        trainer, world_scores, evaluated = train_and_score(data, [Variant(variant.name)], seeds, cfg, settings)
         trainer.bags = None  # scored: the next trainer makes its own copy (one held at a time)
         trainers.append(trainer)
         scores.append(world_scores)
