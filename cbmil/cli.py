@@ -16,27 +16,54 @@ from cbmil.losses import TOPK
 
 
 def _summary(args) -> int:
-    data = load_source(args.source, args.preset, args.seed)
+    extra = {"benchmark": "xd_violence"} if args.source == "synthetic" and args.dataset == "xd" else {}
+    data = load_source(args.source, args.preset, args.seed, **extra)
     summary = data.summary()
     if args.json:
         print(json.dumps(summary))
         return 0
     label = "synthetic (" + args.preset + " preset)" if args.source == "synthetic" else args.source
-    print(f"source: {label}")
-    print(f"{'class':<15}{'train':>7}{'test':>7}")
+    print(f"source: {label}" + (", XD-Violence" if data.meta.get("benchmark") == "xd_violence" else ""))
+    multi = "train_counts_any" in summary  # a multi-label benchmark: counts by first and by any label
+    print(f"{'class':<15}{'train':>7}{'test':>7}" + (f"{'train any':>11}{'test any':>10}" if multi else ""))
     for name in summary["train_counts"]:
-        print(f"{name:<15}{summary['train_counts'][name]:>7}{summary['test_counts'][name]:>7}")
+        print(f"{name:<15}{summary['train_counts'][name]:>7}{summary['test_counts'][name]:>7}" + (
+            f"{summary['train_counts_any'][name]:>11}{summary['test_counts_any'][name]:>10}" if multi else ""))
     total_train, total_test = sum(summary["train_counts"].values()), sum(summary["test_counts"].values())
     print(f"{'total':<15}{total_train:>7}{total_test:>7}")
+    if multi:
+        print(f"multi-label videos: train {summary['multi_label_videos']['train']}, "
+              f"test {summary['multi_label_videos']['test']} (counted once per class under 'any')")
     share = summary["test_anomalous_frames"] / max(summary["test_frames"], 1)
     print(f"test frames: {summary['test_frames']:,}, anomalous: {summary['test_anomalous_frames']:,} ({share:.1%})")
     return 0
 
 
+def _options(args, command: str, need=(), refuse=()) -> None:
+    """``ValueError`` naming the options of ``command`` that ``args`` lacks (``need``) or that do not
+    apply to its ``--dataset`` (``refuse``): the ones required for one benchmark only."""
+    def given(option):
+        return getattr(args, option.lstrip("-").replace("-", "_")) is not None
+    extra = [o for o in refuse if given(o)]
+    if extra:
+        raise ValueError(f"{command} --dataset {args.dataset} takes no {', '.join(extra)}")
+    missing = [o for o in need if not given(o)]
+    if missing:
+        raise ValueError(f"{command} --dataset {args.dataset} needs {', '.join(missing)}")
+
+
 def _prepare(args) -> int:
-    from cbmil.data.prepare import prepare
-    out = prepare(args.train_dir, args.test_dir, args.annotations_dir, args.out,
-                  crop_mean=args.crop_mean, frame_counts=args.frame_counts, progress=not args.quiet)
+    if args.dataset == "xd":
+        from cbmil.data.prepare_xd import prepare_xd
+        _options(args, "data prepare", need=["--features-dir"], refuse=["--train-dir", "--test-dir", "--frame-counts"])
+        out = prepare_xd(args.train_list, args.test_list, args.features_dir, args.out, annotations=args.annotations_dir,
+                         crop_mean=args.crop_mean, progress=not args.quiet)
+    else:
+        from cbmil.data.prepare import prepare
+        _options(args, "data prepare", need=["--train-dir", "--test-dir", "--annotations-dir"],
+                 refuse=["--features-dir", "--train-list", "--test-list"])
+        out = prepare(args.train_dir, args.test_dir, args.annotations_dir, args.out,
+                      crop_mean=args.crop_mean, frame_counts=args.frame_counts, progress=not args.quiet)
     data = ds.load(out)
     print(f"cache written to {out}: train bags {tuple(data.train_bags.shape)}, "
           f"test snippets {tuple(data.test_snippets.shape)}")
@@ -45,21 +72,37 @@ def _prepare(args) -> int:
 
 def _audit(args) -> int:
     """0 when the ground truth is consistent, 1 with findings (2 on unreadable input, in :func:`main`)."""
-    from cbmil.interop import groundtruth as gt
-    report = gt.audit_file(args.gt, args.list, args.annotations_dir, args.features, args.snippets)
-    if args.json:
-        print(json.dumps({"gt": str(args.gt), "list": str(args.list)} | report))
+    if args.dataset == "xd":  # the annotations default to the shipped annotations.txt
+        from cbmil.interop import xd_groundtruth as gt
+        _options(args, "data audit", need=["--list"])
+        report = gt.audit_xd_file(args.gt, args.list, args.annotations_dir, args.features, args.snippets,
+                                  args.frame_counts)
+        text = gt.format_xd_report(report, str(args.gt), str(args.list))
     else:
-        print(gt.format_report(report, str(args.gt), str(args.list)))
+        from cbmil.interop import groundtruth as gt
+        _options(args, "data audit", need=["--list", "--annotations-dir"], refuse=["--frame-counts"])
+        report = gt.audit_file(args.gt, args.list, args.annotations_dir, args.features, args.snippets)
+        text = gt.format_report(report, str(args.gt), str(args.list))
+    print(json.dumps({"gt": str(args.gt), "list": str(args.list)} | report) if args.json else text)
     return 0 if report["consistent"] else 1
 
 
 def _export_gt(args) -> int:
-    from cbmil.interop.groundtruth import export_gt
-    layout = export_gt(args.list, args.annotations_dir, args.out, args.features, args.snippets, args.dtype)
+    if args.dataset == "xd":
+        from cbmil.interop.xd_groundtruth import BUILDERS, export_xd_gt
+        _options(args, "data export-gt", need=["--list"])
+        convention = args.convention or ("decoded" if args.frame_counts else "snippets")
+        layout = export_xd_gt(args.list, args.out, args.annotations_dir, args.features, args.snippets,
+                              convention, args.frame_counts, args.dtype)
+        how = f"; convention '{convention}', as {BUILDERS[convention].split(':')[0]}"
+    else:
+        from cbmil.interop.groundtruth import export_gt
+        _options(args, "data export-gt", need=["--list", "--annotations-dir"], refuse=["--convention", "--frame-counts"])
+        layout = export_gt(args.list, args.annotations_dir, args.out, args.features, args.snippets, args.dtype)
+        how = ""
     labels = layout.frame_labels
     print(f"wrote {args.out}: {len(labels):,} frames ({args.dtype}) of {len(layout.keys)} videos, "
-          f"{int(labels.sum()):,} anomalous ({labels.mean() if len(labels) else 0:.1%})")
+          f"{int(labels.sum()):,} anomalous ({labels.mean() if len(labels) else 0:.1%}){how}")
     return 0
 
 
@@ -80,10 +123,15 @@ def _reproduce(args) -> int:
                       crop=args.crop, batch_size=args.batch_size, loss=args.loss, topk=args.topk,
                       settings=_settings(args, not args.quiet),
                       save_scores=args.save_scores, save_checkpoints=args.save_checkpoints,
-                      keep_memory=not args.release_memory, balance=args.balance)
+                      keep_memory=not args.release_memory, balance=args.balance, dataset=args.dataset,
+                      multi_label_weight=args.multi_label_weight)
     trainer = study.trainers[0]  # "sampler": MIL's, then one per beta, all alike but for the draw
-    print(study.table2_markdown())
-    print(localisation_markdown(study.table1(), study.label))
+    if study.benchmark == "ucf_crime":
+        print(study.table2_markdown())
+        print(localisation_markdown(study.table1(), study.label))
+    else:
+        print(study.paths["table2_md"].read_text() if "table2_md" in study.paths else "")
+        print(study.paths["table1_md"].read_text() if "table1_md" in study.paths else "")
     print(f"wrote {', '.join(str(p) for p in study.paths.values())}")
     runs = f" in {len(study.trainers)} runs" if len(study.trainers) > 1 else ""
     print(f"{len(study.model_names)} models x {trainer.config.iterations} steps{runs} on {trainer.device} "
@@ -102,10 +150,12 @@ def _tables(args) -> int:
 
 def _imbalance(args) -> int:
     from cbmil.study.imbalance import imbalance_dial
+    # out None: each dataset's own folder (imbalance.DEFAULT_OUT), so XD-Violence never overwrites UCF-Crime's grid
     result = imbalance_dial(preset=args.preset, levels=args.levels, overlaps=args.overlaps, betas=args.betas,
                             worlds=args.worlds, iterations=args.iterations, out=args.out, figures=args.figures,
                             settings=_settings(args, progress=False), keep_memory=not args.release_memory,
-                            replot=args.replot, quiet=args.quiet, losses=args.losses, balance=args.balance)
+                            replot=args.replot, quiet=args.quiet, losses=args.losses, balance=args.balance,
+                            dataset=args.dataset)
     print(result.summary())
     print(f"wrote {', '.join(str(p) for p in result.paths.values())}")
     return 0
@@ -168,7 +218,7 @@ def _evaluate(args) -> int:
     import math
     from cbmil.eval.protocols import evaluate_saved, moves_table
     results = evaluate_saved(args.scores or [], args.frame_scores, args.list, args.annotations_dir, args.features,
-                             args.snippets, args.name, args.threshold)
+                             args.snippets, args.name, args.threshold, dataset=args.dataset)
     if args.json:  # undefined values (e.g. a class without test videos) as null
         print(json.dumps({name: {k: (v if math.isfinite(v) else None) for k, v in m.items()}
                           for name, m in results.items()}))
@@ -195,6 +245,12 @@ def _score(args) -> int:
 
 def add_reproduce_arguments(parser) -> None:
     parser.add_argument("--data", default="synthetic", help="'synthetic' or a cache folder from `data prepare`")
+    parser.add_argument("--dataset", default="ucf", choices=["ucf", "xd"],
+                        help="benchmark: UCF-Crime (default; tables with AUC, as the paper's) or XD-Violence "
+                             "(its synthetic world or a cache from `data prepare --dataset xd`; tables with AP)")
+    parser.add_argument("--multi-label-weight", default="mean", choices=["mean", "max"],
+                        help="class weight of a bag of several classes (XD-Violence): the mean of its classes' "
+                             "weights (default) or the largest")
     parser.add_argument("--preset", default="ci", choices=["ci", "full"],
                         help="synthetic data preset and default seeds/iterations (ci: 2 seeds x 300; full: 5 x 250, the main job)")
     parser.add_argument("--betas", type=float, nargs="+", default=list(BETAS),
@@ -275,10 +331,16 @@ def add_grid_arguments(parser, per: str, iterations: int, out: str, figures: str
 
 
 def add_imbalance_arguments(parser) -> None:
-    add_grid_arguments(parser, "cell", 250, "results/imbalance", "the heat maps")
-    parser.add_argument("--levels", nargs="+", default=["uniform", "ucf", "extreme"],
-                        help="imbalance of the training split: uniform, ucf, extreme (max/min ~50) or exponents "
-                             "of the UCF counts")
+    # --out: None = results/imbalance, or results/xd_violence/imbalance with --dataset xd (imbalance.DEFAULT_OUT)
+    add_grid_arguments(parser, "cell", 250, None, "the heat maps")
+    parser.add_argument("--dataset", choices=["ucf", "xd"], default=None,
+                        help="benchmark whose synthetic world the dial runs on: ucf (UCF-Crime, per-class AUC; the "
+                             "default) or xd (XD-Violence, per-class AP; default --out results/xd_violence/imbalance); "
+                             "with --replot: the run's own")
+    parser.add_argument("--levels", nargs="+", default=None,
+                        help="imbalance of the training split: uniform, ucf (UCF-Crime's counts; with --dataset xd: "
+                             "xd, XD-Violence's), extreme (max/min ~50) or exponents of those counts "
+                             "(default: all three named levels)")
     parser.add_argument("--overlaps", type=float, nargs="+", default=[0.0, 0.5, 0.9],
                         help="overlap of the class signatures (0 = class-specific evidence)")
     parser.add_argument("--betas", type=float, nargs="+", default=[0.9999],
@@ -304,6 +366,12 @@ def add_strength_arguments(parser) -> None:
                              "--preset and --iterations: they name the run in the figure)")
 
 
+def add_dataset_argument(parser) -> None:
+    """``--dataset ucf|xd`` of ``data prepare``, ``audit``, ``export-gt`` and ``evaluate``."""
+    parser.add_argument("--dataset", default="ucf", choices=["ucf", "xd"],
+                        help="benchmark of the files: UCF-Crime (default) or XD-Violence")
+
+
 def add_list_arguments(parser, required: bool = True) -> None:
     """A public test .list, the annotations, and where the snippet counts come from (audit,
     export-gt; evaluate --frame-scores, which checks them itself)."""
@@ -326,29 +394,49 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--source", default="synthetic", help="'synthetic' or a cache folder (default: synthetic)")
     summary.add_argument("--preset", default="ci", choices=["ci", "full"], help="synthetic preset (default: ci)")
     summary.add_argument("--seed", type=int, default=0, help="synthetic seed (default: 0)")
+    summary.add_argument("--dataset", default="ucf", choices=["ucf", "xd"],
+                         help="synthetic: the UCF-Crime (default) or the XD-Violence world")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(func=_summary)
 
     prep = data_sub.add_parser("prepare", help="stream feature folders into a memory-mappable cache")
-    prep.add_argument("--train-dir", required=True, help="training feature folder")
-    prep.add_argument("--test-dir", required=True, help="test feature folder")
-    prep.add_argument("--annotations-dir", required=True,
-                      help="folder with Anomaly_Train.txt and Temporal_Anomaly_Annotation_for_Testing_Videos.txt")
+    add_dataset_argument(prep)
+    prep.add_argument("--train-dir", help="UCF-Crime (required): training feature folder")
+    prep.add_argument("--test-dir", help="UCF-Crime (required): test feature folder")
+    prep.add_argument("--annotations-dir",
+                      help="UCF-Crime (required): folder with Anomaly_Train.txt and "
+                           "Temporal_Anomaly_Annotation_for_Testing_Videos.txt; XD-Violence: annotations.txt or its "
+                           "folder (default: the copy shipped with cbmil)")
+    prep.add_argument("--features-dir", help="XD-Violence (required): folder holding every listed crop file "
+                                             "Name__K.npy, searched recursively (e.g. its RGB/ and RGBTest/)")
+    prep.add_argument("--train-list", help="XD-Violence: training feature list (default: the shipped rgb.list)")
+    prep.add_argument("--test-list", help="XD-Violence: test feature list (default: the shipped rgb_test.list)")
     prep.add_argument("--out", required=True, help="cache folder to write")
     prep.add_argument("--crop-mean", action="store_true", help="average the crops instead of keeping them all")
-    prep.add_argument("--frame-counts", help="'path nframes ...' list of real test frame counts (needed for C3D)")
+    prep.add_argument("--frame-counts", help="UCF-Crime: 'path nframes ...' list of real test frame counts "
+                                             "(needed for C3D)")
     prep.add_argument("--quiet", action="store_true", help="no progress bar")
     prep.set_defaults(func=_prepare)
 
-    aud = data_sub.add_parser("audit", help="check a public frame ground truth (gt-ucf.npy) against the annotations "
-                                            "in a .list file's order")
+    aud = data_sub.add_parser("audit", help="check a public frame ground truth (gt-ucf.npy, XD-Violence's gt.npy) "
+                                            "against the annotations in a .list file's order")
+    add_dataset_argument(aud)
     aud.add_argument("--gt", required=True, help="frame ground truth .npy: one 0/1 per frame, videos in list order")
-    add_list_arguments(aud)
+    add_list_arguments(aud, required=False)  # --list, and --annotations-dir for UCF-Crime: checked in _audit
+    aud.add_argument("--frame-counts", help="XD-Violence: 'name nframes' per line, the decoded frame counts: also "
+                                            "compare under XDVioDet's make_gt.py convention")
     aud.add_argument("--json", action="store_true", help="print one JSON object")
     aud.set_defaults(func=_audit)
 
     exp = data_sub.add_parser("export-gt", help="write the frame ground truth of a .list file's videos, in its order")
-    add_list_arguments(exp)
+    add_dataset_argument(exp)
+    add_list_arguments(exp, required=False)  # --list, and --annotations-dir for UCF-Crime: checked in _export_gt
+    exp.add_argument("--convention", choices=["snippets", "decoded"],
+                     help="XD-Violence: video length of 16 * T frames (VadCLIP's make_gt_xd.py; the default) or "
+                          "decoded frames less one, trimmed to whole snippets (XDVioDet's make_gt.py; the default "
+                          "with --frame-counts)")
+    exp.add_argument("--frame-counts", help="XD-Violence: 'name nframes' per line, the decoded frame counts "
+                                            "(convention decoded)")
     exp.add_argument("--out", required=True, help=".npy file to write")
     exp.add_argument("--dtype", default="float32", choices=["float32", "float64", "uint8"],
                      help="dtype of the 0/1 labels (default float32, like the public arrays)")
@@ -397,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="another method's saved scores: one per frame (16 x snippets per video) or one per "
                              "snippet, videos in the order of --list")
     add_list_arguments(ev, required=False)
+    add_dataset_argument(ev)
     ev.add_argument("--name", help="model name for --frame-scores (default: the file name)")
     ev.add_argument("--threshold", type=float, default=0.5, help="threshold of the false-alarm rate (default 0.5)")
     ev.add_argument("--json", action="store_true",

@@ -48,7 +48,7 @@ from cbmil.data.features import N_SEGMENTS
 from cbmil.losses import (NORMALIZATIONS, PAIRINGS, SPARSITY_FORMS, TOPK, class_balanced_weights, mil_ranking_loss,
                           topk_mil_loss)
 from cbmil.model import DROPOUT, DTYPES, HIDDEN, LAYER2, PRECISIONS, ScorerBank, resolve_precision
-from cbmil.data.ucf_crime import NORMAL_INDEX
+from cbmil.data.ucf_crime import LABELS, NORMAL_INDEX
 from cbmil.sampling import ClassBalancedSampler
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
@@ -57,6 +57,8 @@ OPTIMIZERS = ("adagrad", "adam", "sgd")
 BALANCE_SEED_OFFSET = 104729
 #: The MIL losses a model can train with (:attr:`TrainConfig.loss`); the first is the paper's.
 LOSSES = ("ranking", "topk")
+#: How a bag of several classes is weighted (:attr:`TrainConfig.multi_label_weight`).
+MULTI_LABEL_RULES = ("mean", "max")
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ class TrainConfig:
         those of each variant (MIL: 1), so "CB-sampler" is ``Variant(name, beta=None)`` with this
         set. The normal bags, crops, initial weights and dropout masks stay those of a plain run of
         the same seed (see :meth:`Trainer.draw`); the abnormal bags differ by construction.
+    multi_label_weight: the weight of a bag of several classes (XD-Violence: 243 of its 3,954
+        training videos), which the paper's eq. (2) does not define: ``"mean"`` (default) of its
+        classes' weights, or ``"max"``, the largest (the rarest class's). Class counts are then
+        by any label. A single-label dataset (UCF-Crime) is unaffected (:func:`weight_groups`).
     """
 
     iterations: int = 10_000
@@ -144,11 +150,13 @@ class TrainConfig:
     loss: str = "ranking"
     topk: int = TOPK
     sampler_beta: float | None = None
+    multi_label_weight: str = "mean"
 
     def __post_init__(self):
         for name, allowed in (("optimizer", OPTIMIZERS), ("decay", ("all", "kernels")), ("layer2", LAYER2),
                               ("pairing", PAIRINGS), ("sparsity", SPARSITY_FORMS), ("crop", ("random", "mean")),
-                              ("normalize_weights", NORMALIZATIONS + (True, False)), ("loss", LOSSES)):
+                              ("normalize_weights", NORMALIZATIONS + (True, False)), ("loss", LOSSES),
+                              ("multi_label_weight", MULTI_LABEL_RULES)):
             _check_choice("TrainConfig", name, getattr(self, name), allowed)
         if (not isinstance(self.topk, (int, np.integer)) or isinstance(self.topk, bool)
                 or not 1 <= self.topk <= N_SEGMENTS):
@@ -255,6 +263,9 @@ def check_worlds(data: VADDataset | Sequence[VADDataset], n_seeds: int) -> list[
         if not np.array_equal(np.asarray(world.train_classes), np.asarray(first.train_classes)):
             raise ValueError(f"world {i}: train_classes differ from world 0's; the worlds of one run must share "
                              "the training split's classes (same counts, same order)")
+        if world.labels != first.labels or not np.array_equal(world.train_sets, first.train_sets):
+            raise ValueError(f"world {i}: labels or train_class_sets differ from world 0's; the worlds of one run "
+                             "must share the training split's classes")
         if world.train_bags.shape != first.train_bags.shape:
             raise ValueError(f"world {i}: train_bags of shape {world.train_bags.shape}, expected world 0's "
                              f"{first.train_bags.shape}")
@@ -335,17 +346,61 @@ def _shares_bags(world: VADDataset, copy: torch.Tensor) -> bool:
             and bags.dtype == np.float32 and bags.shape == tuple(copy.shape))
 
 
-def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, normalize="classes") -> torch.Tensor:
-    """``[V, 14]`` ranking-term weight of each variant for each class index (Normal: unused, 1).
+def weight_groups(data: VADDataset) -> tuple[np.ndarray, np.ndarray]:
+    """The weight group of each training bag: ``(group [N] int64, group_sets [G, K] bool)``.
+
+    A bag's class weight depends only on its set of classes, so bags with the same set share a
+    group; normal bags get group ``G``. A single-label dataset's groups are its classes
+    (``group = train_classes``, ``group_sets`` the identity, ``G = K``), so its weight table is
+    the per-class one. A multi-label dataset (``train_class_sets`` given) gets one group per
+    distinct class set, in the order of first appearance.
+    """
+    k, classes = data.normal_index, np.asarray(data.train_classes, dtype=np.int64)
+    if data.train_class_sets is None:
+        return classes.copy(), np.eye(k, dtype=bool)
+    sets = np.asarray(data.train_class_sets, dtype=bool)
+    abnormal = np.flatnonzero(classes != k)
+    keys = [tuple(np.flatnonzero(sets[i])) for i in abnormal]
+    order = {key: g for g, key in enumerate(dict.fromkeys(keys))}
+    group = np.full(len(classes), len(order), dtype=np.int64)
+    group[abnormal] = [order[key] for key in keys]
+    group_sets = np.zeros((len(order), k), dtype=bool)
+    for key, g in order.items():
+        group_sets[g, list(key)] = True
+    return group, group_sets
+
+
+def group_weights(class_weights: np.ndarray, group_sets: np.ndarray, rule: str = "mean") -> np.ndarray:
+    """``[G]`` weight of each weight group from the ``[K]`` class weights: the ``"mean"`` or the
+    ``"max"`` of its classes' weights (one class: that class's weight)."""
+    _check_choice("group_weights", "rule", rule, MULTI_LABEL_RULES)
+    masked = np.where(group_sets, np.asarray(class_weights, dtype=np.float64)[None, :], np.nan)
+    return np.nanmean(masked, axis=1) if rule == "mean" else np.nanmax(masked, axis=1)
+
+
+def variant_weights(variants: Sequence[Variant], train_classes: np.ndarray, normalize="classes",
+                    group_sets: np.ndarray | None = None, rule: str = "mean",
+                    class_counts: np.ndarray | None = None) -> torch.Tensor:
+    """``[V, G + 1]`` ranking-term weight of each variant for each weight group (Normal, last:
+    unused, 1). By default the groups are UCF-Crime's 13 classes and ``train_classes`` gives
+    their counts: ``[V, 14]``, one column per class index.
 
     Class counts are those of the training split at hand (so the balanced control gets its own).
+    A multi-label split passes its ``group_sets`` (:func:`weight_groups`) and ``class_counts``
+    ``[K]`` by any label; a group's weight is then ``rule`` of its classes' weights.
     """
-    counts = np.bincount(np.asarray(train_classes), minlength=NORMAL_INDEX + 1)[:NORMAL_INDEX]
-    table = np.ones((len(variants), NORMAL_INDEX + 1))
+    if group_sets is None:
+        counts = np.bincount(np.asarray(train_classes), minlength=NORMAL_INDEX + 1)[:NORMAL_INDEX]
+        group_sets = np.eye(NORMAL_INDEX, dtype=bool)
+    else:
+        counts = np.asarray(class_counts, dtype=np.int64)
+    table = np.ones((len(variants), len(group_sets) + 1))
     for i, variant in enumerate(variants):
         if variant.beta is not None:
             present = counts > 0
-            table[i, :NORMAL_INDEX][present] = class_balanced_weights(counts[present], variant.beta, normalize)
+            weights = np.ones(len(counts))
+            weights[present] = class_balanced_weights(counts[present], variant.beta, normalize)
+            table[i, :-1] = group_weights(weights, group_sets, rule)
         table[i] *= variant.sign
     return torch.tensor(table, dtype=torch.float32)
 
@@ -404,16 +459,26 @@ class Trainer:
             raise ValueError(f"TrainConfig.topk = {config.topk} pools more segments than a training bag holds "
                              f"({self.bags.shape[3]})")
         self.classes = torch.from_numpy(np.array(self.data.train_classes, dtype=np.int64))
+        # weight group of each bag: its class for a single-label dataset, its set of classes otherwise
+        group, self.group_sets = weight_groups(self.data)
+        self.groups = torch.from_numpy(group)
+        normal_index = self.data.normal_index
         # first bag of each seed's world in the [W * N] bags: seed i reads world i (or the one world)
         n_bags = first.shape[0]
         self._world_start = (torch.arange(len(self.seeds)) if len(self.worlds) > 1
                              else torch.zeros(1, dtype=torch.int64)).unsqueeze(1) * n_bags
-        self.abnormal = torch.nonzero(self.classes != NORMAL_INDEX).flatten()
-        self.normal = torch.nonzero(self.classes == NORMAL_INDEX).flatten()
+        self.abnormal = torch.nonzero(self.classes != normal_index).flatten()
+        self.normal = torch.nonzero(self.classes == normal_index).flatten()
         if len(self.abnormal) < config.batch_size or len(self.normal) < config.batch_size:
             raise ValueError(f"batch_size {config.batch_size} needs at least as many abnormal and normal training "
                              f"bags; got {len(self.abnormal)} and {len(self.normal)}")
-        self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights).to(self.device)
+        if self.data.train_class_sets is None and normal_index == NORMAL_INDEX:
+            self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights)
+        else:
+            self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights,
+                                           self.group_sets, config.multi_label_weight,
+                                           self.data.train_sets.sum(axis=0))
+        self.weights = self.weights.to(self.device)
         self.bank = ScorerBank(self.data.dim, self.seeds, len(self.variants), config.hidden, config.dropout,
                                settings.precision, config.layer2).to(self.device)
         self.optimizer = _make_optimizer(self.bank, config, self.device)
@@ -425,8 +490,16 @@ class Trainer:
         self.sampler: ClassBalancedSampler | None = None
         self.balance_rng: list[torch.Generator] | None = None
         if config.sampler_beta is not None:
-            self.sampler = ClassBalancedSampler.balanced(self.data.train_classes, config.sampler_beta,
-                                                         config.normalize_weights)
+            if self.data.train_class_sets is None:
+                self.sampler = ClassBalancedSampler.balanced(self.data.train_classes, config.sampler_beta,
+                                                             config.normalize_weights, normal_index, normal_index)
+            else:  # one "class" per weight group, drawn with probability n_g w_g / sum_h n_h w_h
+                weight = variant_weights([Variant("sampler", config.sampler_beta)], None, config.normalize_weights,
+                                         self.group_sets, config.multi_label_weight,
+                                         self.data.train_sets.sum(axis=0))[0, :-1].double().numpy()
+                n_groups = np.bincount(group, minlength=len(self.group_sets) + 1)[:-1]
+                p = n_groups * weight
+                self.sampler = ClassBalancedSampler(group, p / p.sum(), normal_index=len(self.group_sets))
             self.balance_rng = [torch.Generator().manual_seed(s + BALANCE_SEED_OFFSET) for s in self.seeds]
         keep_units = round((1.0 - config.dropout) * 2**16)
         self._threshold, self._scale = keep_units - 2**15, 2**16 / max(keep_units, 1)
@@ -461,7 +534,7 @@ class Trainer:
             crops.append(torch.randint(n_crops, (2 * b,), generator=g))
         index, crops = torch.stack(index), torch.stack(crops)  # [S, 2B]
         rows = (self._world_start + index) * n_crops + crops
-        return torch.cat([rows, self.classes[index[:, :b]]], dim=1)
+        return torch.cat([rows, self.groups[index[:, :b]]], dim=1)
 
     def gather(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The features ``[S, 2B * 32, D]`` and abnormal classes ``[S, B]`` of a drawn ``batch``
@@ -579,6 +652,8 @@ class Trainer:
         self.history["eval_step"].append(self.step_count)
         self.history["total_auc"].append([r["total_auc"] for r in results])
         self.history["abnormal_auc"].append([r["abnormal_auc"] for r in results])
+        if "average_precision_trapezoid" in results[0]:  # XD-Violence's headline
+            self.history.setdefault("ap_trapezoid", []).append([r["average_precision_trapezoid"] for r in results])
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
@@ -727,12 +802,23 @@ def evaluate_bank(bank: ScorerBank, data: VADDataset | Sequence[VADDataset], pro
     for world, scores in zip(worlds, snippet_scores):
         labels = np.asarray(world.test_frame_labels)
         results += [metrics.evaluate(labels, frame_scores(s, world.test_offsets, world.test_n_frames, protocol),
-                                     world.test_frame_offsets, world.test_classes, include_normal)
+                                     world.test_frame_offsets, world.test_classes, include_normal,
+                                     **benchmark_keywords(world))
                     for s in scores]
     return results
+
+
+def benchmark_keywords(world: VADDataset) -> dict:
+    """The keywords :func:`cbmil.eval.metrics.evaluate` needs for ``world``'s benchmark: none for
+    UCF-Crime (its defaults); for another class list (XD-Violence) its class names, its test
+    videos' class sets and the per-class AP."""
+    if world.labels == LABELS and world.test_class_sets is None:
+        return {}
+    return {"class_names": world.class_names, "video_class_sets": world.test_sets, "per_class_ap": True}
 
 
 __all__ = ["LOSSES", "BALANCE_SEED_OFFSET", "Variant", "paper_variants", "TrainConfig", "RunSettings", "Trainer",
            "train", "check_settings", "select_device",
            "device_name", "score_snippets", "score_worlds", "score_bank", "evaluate_bank", "variant_weights",
+           "weight_groups", "group_weights", "benchmark_keywords", "MULTI_LABEL_RULES",
            "check_worlds"]

@@ -90,6 +90,7 @@ class SyntheticConfig:
     balanced: bool = False
     train_counts: tuple[tuple[str, int], ...] = tuple(TRAIN_COUNTS.items())
     test_counts: tuple[tuple[str, int], ...] = tuple(TEST_COUNTS.items())
+    benchmark: str = "ucf_crime"
 
 
 PRESETS = {
@@ -98,6 +99,56 @@ PRESETS = {
     # "ci": the same videos, lengths and anomalies with small features, for tests and notebooks.
     "ci": SyntheticConfig(dim=64, max_snippets=600),
 }
+
+#: The benchmarks the generator can imitate.
+BENCHMARKS = ("ucf_crime", "xd_violence")
+
+
+def _xd_config(**fields) -> SyntheticConfig:
+    """XD-Violence's world: its split sizes, per-class counts and multi-label videos (the label sets
+    of the shipped lists, :mod:`cbmil.data.xd_violence`), shorter videos with longer and more
+    events than UCF-Crime's (docs/data.md, "Synthetic XD-Violence"), the rest as UCF-Crime's."""
+    from cbmil.data import xd_violence as xd
+    counts = {split: tuple(xd.count_by_class(videos).items())
+              for split, videos in (("train", xd.train_videos()), ("test", xd.test_videos()))}
+    base = dict(benchmark="xd_violence", dim=1024, train_counts=counts["train"], test_counts=counts["test"],
+                train_median_frames=XD_MEDIAN_FRAMES, test_median_frames=XD_MEDIAN_FRAMES,
+                anomaly_share_median=XD_ANOMALY_SHARE, two_event_prob=XD_TWO_EVENT_PROB, ramp=XD_RAMP,
+                signal=XD_SIGNAL)
+    return SyntheticConfig(**(base | fields))
+
+
+#: XD-Violence's lengths and events in the generator (docs/data.md, "Synthetic XD-Violence"):
+#: median video length in frames, median anomalous share of a violent video, share of violent
+#: videos with two events (its test annotations: 260 of 500 violent videos have two or more
+#: intervals, which cover about half of the span up to the last one), and the activation's tails
+#: in snippets (8: XD-Violence's clips are cut around their events, and a UCF-Crime-like 32
+#: would lift all of a median clip of ~94 snippets).
+XD_MEDIAN_FRAMES = 1500.0
+XD_ANOMALY_SHARE = 0.35
+XD_TWO_EVENT_PROB = 0.5
+XD_RAMP = 8.0
+#: The median class strength of XD-Violence's world, calibrated so that plain MIL's AP (trapezoid)
+#: over 5 worlds of the main job lands in 70-80 % (docs/xd-violence.md, "Calibration").
+XD_SIGNAL = 3.0
+
+
+def presets(benchmark: str = "ucf_crime") -> dict[str, SyntheticConfig]:
+    """The presets ``{"full", "ci"}`` of ``benchmark``: UCF-Crime's :data:`PRESETS`, or XD-Violence's
+    (``full``: D = 1024 like its I3D features; ``ci``: D = 64)."""
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}")
+    if benchmark == "ucf_crime":
+        return PRESETS
+    return {"full": _xd_config(), "ci": _xd_config(dim=64, max_snippets=600)}
+
+
+def _labels(cfg: SyntheticConfig) -> tuple[str, ...]:
+    """The benchmark's class names, Normal last."""
+    if cfg.benchmark == "xd_violence":
+        from cbmil.data import xd_violence
+        return xd_violence.LABELS
+    return CLASSES + (NORMAL,)
 
 
 #: Named points of the imbalance dial (:func:`imbalanced_counts`): the exponent applied to
@@ -110,42 +161,85 @@ IMBALANCE_LEVELS = {
 }
 
 
-def imbalanced_counts(level: float | str, total: int | None = None) -> dict[str, int]:
-    """Training counts of the 13 anomaly classes on the imbalance dial, summing to ``total``.
+def _dial_counts(benchmark: str) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The anomaly classes of ``benchmark`` and the training counts the dial's exponent applies to:
+    the benchmark's own, by first label, Normal included (UCF-Crime:
+    :data:`cbmil.data.ucf_crime.TRAIN_COUNTS`; XD-Violence: :data:`cbmil.data.xd_violence.TRAIN_COUNTS`)."""
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {benchmark!r}")
+    if benchmark == "ucf_crime":
+        return CLASSES, dict(TRAIN_COUNTS)
+    from cbmil.data import xd_violence
+    return xd_violence.CLASSES, dict(xd_violence.TRAIN_COUNTS)
 
-    Class c gets a share proportional to ``n_c ** level``, with ``n_c`` its UCF-Crime training
-    count (:data:`cbmil.data.ucf_crime.TRAIN_COUNTS`): ``level = 0`` spreads the videos evenly,
-    ``1`` keeps UCF-Crime's proportions, larger values exaggerate them while keeping the same
-    order of classes (names in :data:`IMBALANCE_LEVELS`). Rounded by largest remainder so the
-    total is exact (default 810, UCF-Crime's abnormal training videos; ``level = 1`` then gives
-    UCF-Crime's counts exactly), at least 1 per class.
-    Normal keeps its 800 videos.
 
-    >>> sum(imbalanced_counts("extreme").values()) - 800, len(set(imbalanced_counts("uniform").values()))
-    (810, 2)
+def _xd_levels() -> dict[str, float]:
+    from cbmil.data import xd_violence as xd
+    counts = [xd.TRAIN_COUNTS[c] for c in xd.CLASSES]
+    return {"uniform": 0.0, "xd": 1.0, "extreme": float(np.log(50) / np.log(max(counts) / min(counts)))}
+
+
+#: The dial's named points on XD-Violence's own training counts by first label
+#: (:data:`cbmil.data.xd_violence.TRAIN_COUNTS`, 1,905 violent videos): 0 = uniform, 1 = XD-Violence
+#: (max/min 445/36 = 12.4), "extreme" = the exponent that makes max/min = 50.
+XD_IMBALANCE_LEVELS = _xd_levels()
+
+
+def imbalance_levels(benchmark: str = "ucf_crime") -> dict[str, float]:
+    """The named points of the dial on ``benchmark``: :data:`IMBALANCE_LEVELS` (UCF-Crime, level
+    ``"ucf"``) or :data:`XD_IMBALANCE_LEVELS` (XD-Violence, level ``"xd"``)."""
+    _dial_counts(benchmark)  # refuses an unknown benchmark
+    return IMBALANCE_LEVELS if benchmark == "ucf_crime" else XD_IMBALANCE_LEVELS
+
+
+def imbalanced_counts(level: float | str, total: int | None = None, benchmark: str = "ucf_crime") -> dict[str, int]:
+    """Training counts of the anomaly classes of ``benchmark`` on the imbalance dial, summing to ``total``.
+
+    Class c gets a share proportional to ``n_c ** level``, with ``n_c`` its training count in the
+    benchmark's own split (by first label; UCF-Crime, the default:
+    :data:`cbmil.data.ucf_crime.TRAIN_COUNTS`, 13 classes; ``benchmark="xd_violence"``:
+    :data:`cbmil.data.xd_violence.TRAIN_COUNTS`, 6 classes): ``level = 0`` spreads the videos evenly,
+    ``1`` keeps the benchmark's proportions, larger values exaggerate them while keeping the same
+    order of classes (names in :func:`imbalance_levels`: ``"uniform"``, ``"ucf"`` or ``"xd"``,
+    ``"extreme"``). Rounded by largest remainder so the total is exact (default: the benchmark's
+    abnormal training videos, 810 for UCF-Crime, 1,905 for XD-Violence; ``level = 1`` then gives its
+    counts exactly), at least 1 per class.
+    Normal keeps its videos (UCF-Crime 800, XD-Violence 2,049).
+
+    >>> uniform = imbalanced_counts("uniform")
+    >>> sum(imbalanced_counts("extreme").values()) - 800, sorted({n for c, n in uniform.items() if c != "Normal"})
+    (810, [62, 63])
+    >>> xd = imbalanced_counts("extreme", benchmark="xd_violence")
+    >>> sum(xd.values()) - xd["Normal"], xd["Fighting"], xd["Abuse"]  # max/min 494/10 = 49.4
+    (1905, 494, 10)
     """
-    if isinstance(level, str) and level not in IMBALANCE_LEVELS:
-        raise ValueError(f"imbalance level must be a number or one of {sorted(IMBALANCE_LEVELS)}, got {level!r}")
-    exponent = IMBALANCE_LEVELS[level] if isinstance(level, str) else float(level)
+    names, own = _dial_counts(benchmark)
+    levels = imbalance_levels(benchmark)
+    if isinstance(level, str) and level not in levels:
+        raise ValueError(f"imbalance level must be a number or one of {sorted(levels)} for {benchmark}, "
+                         f"got {level!r}")
+    exponent = levels[level] if isinstance(level, str) else float(level)
     if total is None:
-        total = sum(TRAIN_COUNTS[c] for c in CLASSES)
-    if total < len(CLASSES):
-        raise ValueError(f"total must be at least {len(CLASSES)} (one video per class), got {total}")
-    ucf = np.array([TRAIN_COUNTS[c] for c in CLASSES], dtype=np.float64)
-    ideal = total * ucf ** exponent / (ucf ** exponent).sum()
+        total = sum(own[c] for c in names)
+    if total < len(names):
+        raise ValueError(f"total must be at least {len(names)} (one video per class), got {total}")
+    base = np.array([own[c] for c in names], dtype=np.float64)
+    ideal = total * base ** exponent / (base ** exponent).sum()
     counts = np.floor(ideal).astype(np.int64)
-    order = np.lexsort((-ucf, -(ideal - counts)))  # largest remainder; ties to the more frequent class
+    order = np.lexsort((-base, -(ideal - counts)))  # largest remainder; ties to the more frequent class
     counts[order[:total - counts.sum()]] += 1
     while counts.min() < 1:  # every class keeps a video, taken from the largest
         counts[np.argmin(counts)] += 1
         counts[np.argmax(counts)] -= 1
-    return {c: int(n) for c, n in zip(CLASSES, counts)} | {NORMAL: TRAIN_COUNTS[NORMAL]}
+    return {c: int(n) for c, n in zip(names, counts)} | {NORMAL: own[NORMAL]}
 
 
-def config(preset: str = "ci", **overrides) -> SyntheticConfig:
-    """The parameters of ``preset`` (``"ci"`` or ``"full"``) with ``overrides`` applied."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+def config(preset: str = "ci", benchmark: str = "ucf_crime", **overrides) -> SyntheticConfig:
+    """The parameters of ``preset`` (``"ci"`` or ``"full"``) of ``benchmark`` (``"ucf_crime"``, the
+    default, or ``"xd_violence"``) with ``overrides`` applied."""
+    table = presets(benchmark)
+    if preset not in table:
+        raise ValueError(f"preset must be one of {sorted(table)}, got {preset!r}")
     for name in ("train_counts", "test_counts"):
         if isinstance(overrides.get(name), dict):
             overrides[name] = tuple(overrides[name].items())
@@ -153,17 +247,19 @@ def config(preset: str = "ci", **overrides) -> SyntheticConfig:
     if unknown:
         raise ValueError(f"unknown synthetic parameter(s) {sorted(unknown)}; "
                          f"expected some of {sorted(SyntheticConfig.__dataclass_fields__)}")
-    return replace(PRESETS[preset], **overrides)
+    return replace(table[preset], **overrides)
 
 
 @dataclass
 class SyntheticVideo:
-    """One generated video: key, class label, frame events and snippet features ``[T, D]``."""
+    """One generated video: key, class label (the first, for a multi-label video), frame events,
+    snippet features ``[T, D]`` and every class it carries (``labels``)."""
 
     key: str
     label: str
     intervals: tuple[tuple[int, int], ...]
     snippets: np.ndarray
+    labels: tuple[str, ...] = ()
 
     @property
     def n_frames(self) -> int:
@@ -174,7 +270,7 @@ class _World:
     """The fixed parts of the model for one seed: scenes, drift basis, class signatures."""
 
     def __init__(self, cfg: SyntheticConfig, rng: np.random.Generator):
-        d = cfg.dim
+        d, n_classes = cfg.dim, len(_labels(cfg)) - 1
         self.scenes = (cfg.scene_scale * rng.standard_normal((cfg.n_scenes, d))).astype(np.float32)
         self.drift_basis = (cfg.drift_scale * rng.standard_normal((cfg.drift_rank, d))
                             / np.sqrt(cfg.drift_rank)).astype(np.float32)
@@ -183,10 +279,10 @@ class _World:
             u = rng.standard_normal((n, d))
             return u / np.linalg.norm(u, axis=1, keepdims=True)
 
-        shared, specific = unit(1), unit(len(CLASSES))
+        shared, specific = unit(1), unit(n_classes)
         g = np.sqrt(cfg.overlap) * shared + np.sqrt(1 - cfg.overlap) * specific
         self.signatures = (g / np.linalg.norm(g, axis=1, keepdims=True)).astype(np.float32)
-        self.strengths = cfg.signal * np.exp(cfg.class_spread * rng.standard_normal(len(CLASSES)))
+        self.strengths = cfg.signal * np.exp(cfg.class_spread * rng.standard_normal(n_classes))
         # one overall scale, so that a background snippet's L2 norm is about feature_norm whatever D
         self.scale = cfg.feature_norm / np.sqrt(d * (cfg.scene_scale ** 2 + cfg.drift_scale ** 2 + cfg.noise ** 2))
 
@@ -194,14 +290,19 @@ class _World:
 def _counts(cfg: SyntheticConfig, split: str) -> dict[str, int]:
     counts = dict(cfg.train_counts if split == "train" else cfg.test_counts)
     if split == "train" and cfg.balanced:
+        if cfg.benchmark != "ucf_crime":
+            raise ValueError("balanced=True spreads UCF-Crime's training videos over its classes; XD-Violence's "
+                             "multi-label split has no balanced control in the generator")
         total = sum(counts[c] for c in CLASSES)
         base, extra = divmod(total, len(CLASSES))
         counts.update({c: base + (i < extra) for i, c in enumerate(CLASSES)})
     return counts
 
 
-def _keys(cfg: SyntheticConfig, split: str) -> list[tuple[str, str]]:
-    """(key, label) of every video of ``split``: abnormal classes first, then Normal."""
+def _keys(cfg: SyntheticConfig, split: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(key, labels) of every video of ``split``: abnormal classes first, then Normal."""
+    if cfg.benchmark == "xd_violence":
+        return _xd_keys(cfg, split)
     counts = _counts(cfg, split)
     first = 1 if split == "train" else 1 + max(max(dict(cfg.train_counts).values()), max(counts.values()))
     first = 1 if split == "train" else max(first, 1000)
@@ -209,7 +310,41 @@ def _keys(cfg: SyntheticConfig, split: str) -> list[tuple[str, str]]:
     for label in CLASSES + (NORMAL,):
         for i in range(counts.get(label, 0)):
             n = first + i
-            out.append((f"Normal_Videos_{n:03d}_x264" if label == NORMAL else f"{label}{n:03d}_x264", label))
+            out.append((f"Normal_Videos_{n:03d}_x264" if label == NORMAL else f"{label}{n:03d}_x264", (label,)))
+    return out
+
+
+def _xd_keys(cfg: SyntheticConfig, split: str) -> list[tuple[str, tuple[str, ...]]]:
+    """XD-Violence's videos in the order of its list (violent first): the label sets of the shipped
+    list, under synthetic names that keep the label codes (``synthetic_train0001_label_B2-G-0``).
+
+    With counts other than the list's (``train_counts=`` / ``test_counts=``, by first label):
+    a count below the list's keeps the first that many videos of that first label; a count above
+    it (the imbalance dial's uniform level asks for 317 training videos of first label Abuse, of
+    which the list has 36) cycles through the list's videos of that first label again, in list
+    order, as often as needed, so that every synthetic video carries a real label set of its
+    first label (and the label sets recur in about the list's proportions). The cycled videos
+    follow the list's pass over the violent videos (or over the normal ones), so violent videos
+    still come first; with the list's own counts the keys are exactly those of one pass.
+    """
+    from cbmil.data import xd_violence as xd
+    videos = xd.train_videos() if split == "train" else xd.test_videos()
+    counts = _counts(cfg, split)
+    code_of = {name: code for code, name in xd.CODES.items()}
+    seen: dict[str, int] = {}
+    out = []
+    for group in ([v for v in videos if v.is_anomalous], [v for v in videos if not v.is_anomalous]):
+        while True:  # one pass over the group's videos in list order, again while a count is not reached
+            added = len(out)
+            for video in group:
+                if seen.get(video.label, 0) >= counts.get(video.label, 0):
+                    continue
+                seen[video.label] = seen.get(video.label, 0) + 1
+                codes = "-".join([code_of[c] for c in video.labels] + ["0"] * (3 - len(video.labels)))
+                out.append((f"synthetic_{split}{len(out) + 1:04d}_label_{codes if video.is_anomalous else 'A'}",
+                            video.labels))
+            if len(out) == added:  # every count of the group reached, or a label the list lacks
+                break
     return out
 
 
@@ -248,7 +383,7 @@ def _activation(intervals, n_snippets: int, ramp: float) -> np.ndarray:
     return np.maximum(inside, np.exp(-distance / ramp)).astype(np.float32)
 
 
-def _video(cfg, world: _World, rng, key: str, label: str, median_frames: float) -> SyntheticVideo:
+def _video(cfg, world: _World, rng, key: str, labels: tuple[str, ...], median_frames: float) -> SyntheticVideo:
     frames = median_frames * np.exp(cfg.length_log_sd * rng.standard_normal())
     t = int(np.clip(frames // FRAMES_PER_SNIPPET, cfg.min_snippets, cfg.max_snippets))
     # background: scene + AR(1) drift + white noise
@@ -262,15 +397,20 @@ def _video(cfg, world: _World, rng, key: str, label: str, median_frames: float) 
     x += world.scenes[rng.integers(cfg.n_scenes)]
     x += z @ world.drift_basis
     intervals: tuple = ()
-    if label != NORMAL:
-        c = class_index(label)
+    names = _labels(cfg)
+    if labels[0] != NORMAL:
         intervals = _intervals(cfg, rng, snippet_frames(t))
-        strength = world.strengths[c]
-        context = cfg.context * min(strength, cfg.context_cap * cfg.signal)
-        amplitude = (_activation(intervals, t, cfg.ramp) * strength + context) * cfg.noise
-        x += amplitude[:, None] * world.signatures[c]
+        activation = _activation(intervals, t, cfg.ramp)
+        # a video of several classes carries each class's shift, at 1/k of its strength (k classes)
+        for c in [names.index(label) for label in labels]:
+            strength = world.strengths[c]
+            context = cfg.context * min(strength, cfg.context_cap * cfg.signal)
+            amplitude = (activation * strength + context) * cfg.noise
+            if len(labels) > 1:
+                amplitude /= len(labels)
+            x += amplitude[:, None] * world.signatures[c]
     x *= world.scale
-    return SyntheticVideo(key, label, intervals, x)
+    return SyntheticVideo(key, labels[0], intervals, x, tuple(labels))
 
 
 def _world(cfg: SyntheticConfig, seed: int) -> _World:
@@ -279,7 +419,7 @@ def _world(cfg: SyntheticConfig, seed: int) -> _World:
 
 def class_strengths(cfg: SyntheticConfig, seed: int = 0) -> dict[str, float]:
     """The per-class strength ``s_c`` of the world of ``seed`` (noise standard deviations)."""
-    return {c: float(v) for c, v in zip(CLASSES, _world(cfg, seed).strengths)}
+    return {c: float(v) for c, v in zip(_labels(cfg)[:-1], _world(cfg, seed).strengths)}
 
 
 def iter_videos(cfg: SyntheticConfig, split: str, seed: int = 0) -> Iterator[SyntheticVideo]:
@@ -288,17 +428,20 @@ def iter_videos(cfg: SyntheticConfig, split: str, seed: int = 0) -> Iterator[Syn
     world = _world(cfg, seed)
     rng = np.random.default_rng(train_ss if split == "train" else test_ss)
     median = cfg.train_median_frames if split == "train" else cfg.test_median_frames
-    for key, label in _keys(cfg, split):
-        yield _video(cfg, world, rng, key, label, median)
+    for key, labels in _keys(cfg, split):
+        yield _video(cfg, world, rng, key, labels, median)
 
 
-def make_dataset(preset: str = "ci", seed: int = 0, **overrides) -> VADDataset:
-    """Generate a UCF-Crime-shaped :class:`~cbmil.data.dataset.VADDataset` (one crop, C = 1).
+def make_dataset(preset: str = "ci", seed: int = 0, benchmark: str = "ucf_crime", **overrides) -> VADDataset:
+    """Generate a UCF-Crime-shaped :class:`~cbmil.data.dataset.VADDataset` (one crop, C = 1), or
+    with ``benchmark="xd_violence"`` an XD-Violence-shaped one (its 6 classes, multi-label videos
+    with ``train_class_sets`` / ``test_class_sets``).
 
     Parameters
     ----------
-    preset : ``"ci"`` (D = 64) or ``"full"`` (D = 2048).
+    preset : ``"ci"`` (D = 64) or ``"full"`` (D = 2048; XD-Violence: 1024).
     seed : same seed and parameters give identical arrays.
+    benchmark : ``"ucf_crime"`` (default) or ``"xd_violence"``.
     **overrides : any :class:`SyntheticConfig` field, e.g. ``signal=2.0`` or ``balanced=True``.
 
     Examples
@@ -307,22 +450,27 @@ def make_dataset(preset: str = "ci", seed: int = 0, **overrides) -> VADDataset:
     >>> data.train_bags.shape[0], data.train_bags.shape[2]
     (1610, 32)
     """
-    cfg = config(preset, **overrides)
+    cfg = config(preset, benchmark, **overrides)
+    names = _labels(cfg)
     # pool each training video as it is generated (holding all their snippets took ~3 GB at D = 2048)
     keys = _keys(cfg, "train")
     bags = np.empty((len(keys), 1, N_SEGMENTS, cfg.dim), dtype=np.float32)
     train_classes = np.empty(len(keys), dtype=np.int64)
+    train_sets = np.zeros((len(keys), len(names) - 1), dtype=bool)
     for i, v in enumerate(iter_videos(cfg, "train", seed)):
         bags[i, 0] = segment_pool(v.snippets, N_SEGMENTS)
-        train_classes[i] = class_index(v.label)
-    keys, classes, lengths, labels, chunks = [], [], [], [], []
+        train_classes[i] = names.index(v.label)
+        train_sets[i, [names.index(c) for c in v.labels if c != NORMAL]] = True
+    keys, classes, lengths, labels, chunks, test_sets = [], [], [], [], [], []
     for v in iter_videos(cfg, "test", seed):
         keys.append(v.key)
-        classes.append(class_index(v.label))
+        classes.append(names.index(v.label))
+        test_sets.append(np.isin(names[:-1], v.labels))
         lengths.append(len(v.snippets))
         labels.append(frame_ground_truth(v.intervals, v.n_frames))
         chunks.append(v.snippets)
     n_frames = np.array([snippet_frames(t) for t in lengths], dtype=np.int64)
+    multi = cfg.benchmark != "ucf_crime"
     return VADDataset(
         train_bags=bags, train_classes=train_classes,
         test_snippets=np.concatenate(chunks)[:, None], test_offsets=offsets_from_lengths(lengths),
@@ -330,7 +478,9 @@ def make_dataset(preset: str = "ci", seed: int = 0, **overrides) -> VADDataset:
         test_frame_labels=np.concatenate(labels), test_frame_offsets=offsets_from_lengths(n_frames),
         train_keys=[k for k, _ in _keys(cfg, "train")], test_keys=keys,
         meta={"source": "synthetic", "preset": preset, "seed": seed, "config": _as_json(cfg),
-              "class_strengths": class_strengths(cfg, seed)},
+              "class_strengths": class_strengths(cfg, seed)} | (
+            {"benchmark": cfg.benchmark} if multi else {}),
+        **({"labels": names, "train_class_sets": train_sets, "test_class_sets": np.array(test_sets)} if multi else {}),
     )
 
 
@@ -339,6 +489,8 @@ def _as_json(cfg: SyntheticConfig) -> dict:
     params = asdict(cfg)
     for name in ("train_counts", "test_counts"):
         params[name] = dict(params[name])
+    if params["benchmark"] == "ucf_crime":  # UCF-Crime's meta as before the benchmark field
+        del params["benchmark"]
     return params
 
 

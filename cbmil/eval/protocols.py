@@ -35,14 +35,25 @@ metric                         definition
 ``false_alarm_rate``           share of normal-video frames scoring >= 0.5 (Sultani's threshold).
 ``per_class_auc.<Class>``      per-class AUC over the class's own videos (13 entries).
 ``per_class_auc_with_normal.<Class>``  the same with all normal frames added as negatives.
+``per_class_ap.<Class>``       another benchmark's classes only (``class_names`` other than
+                               UCF-Crime's, e.g. XD-Violence): per-class trapezoid AP over the
+                               class's videos plus every normal video
+                               (:func:`cbmil.eval.metrics.per_class_ap`).
+``per_class_ap_step.<Class>``  the same, step-wise.
 =============================  ===================================================================
+
+Another benchmark (XD-Violence): ``class_names`` (the anomaly classes, without "Normal") and
+``video_class_sets`` (bool ``[V, K]``, every class of each video) select its class list; the
+per-class entries then come for its classes, and its headline is ``ap_trapezoid``. A scores file
+carries them as the optional arrays ``class_names`` (the classes then "Normal") and
+``test_class_sets``. Left at their defaults (or a file naming UCF-Crime's classes), every
+UCF-Crime result is unchanged.
 
 Crops are not a choice here: a scores file holds one score per snippet, made by whatever crop
 handling produced it (the kit scores the crop mean at test time, docs/method-choices.md).
 
-Nothing here re-implements a metric: frame scores come from :mod:`cbmil.data.frames`, AUCs and the
-step-wise AP from :mod:`cbmil.eval.metrics` (sklearn underneath); only the trapezoid AP calls sklearn's
-curve directly, because it depends on every threshold of the curve.
+Nothing here re-implements a metric: frame scores come from :mod:`cbmil.data.frames`, AUCs and both
+APs from :mod:`cbmil.eval.metrics` (sklearn underneath).
 """
 
 from __future__ import annotations
@@ -53,15 +64,14 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import auc as _curve_area
-from sklearn.metrics import precision_recall_curve
 
 from cbmil.eval import metrics
 from cbmil.data.frames import PROTOCOLS, frame_scores
-from cbmil.data.ucf_crime import CLASSES, NORMAL_INDEX
+from cbmil.data.ucf_crime import CLASSES, LABELS
 
 #: Metric names of :func:`evaluate_snippet_scores` / :func:`evaluate_frame_scores` (per-class
-#: entries ``per_class_auc.<Class>`` and ``per_class_auc_with_normal.<Class>`` come in addition).
+#: entries ``per_class_auc.<Class>`` and ``per_class_auc_with_normal.<Class>`` come in addition, and for a
+#: class list other than UCF-Crime's ``per_class_ap.<Class>`` and ``per_class_ap_step.<Class>``).
 METRICS = ("total_auc", "total_auc_segment", "abnormal_auc", "abnormal_auc_pooled", "abnormal_auc_with_normal",
            "abnormal_auc_segment", "ap", "ap_trapezoid", "false_alarm_rate")
 
@@ -78,15 +88,27 @@ MOVES = (
 SCORE_FILE_ARRAYS = ("snippet_scores", "model_names", "test_offsets", "test_n_frames", "test_classes",
                      "test_frame_labels", "test_frame_offsets")
 
+#: Arrays a scores file may hold: ``class_names`` ``[K + 1]`` (the anomaly classes in index order,
+#: then "Normal"; absent = UCF-Crime's), ``test_class_sets`` bool ``[V, K]`` (every class of each
+#: test video; absent = one class per video), ``test_keys`` ``[V]``, ``protocol``.
+SCORE_FILE_OPTIONAL_ARRAYS = ("class_names", "test_class_sets", "test_keys", "protocol")
+
 
 def trapezoid_ap(frame_scores_: np.ndarray, frame_labels: np.ndarray) -> float:
     """Area under the precision-recall curve by the trapezoid rule (XD-Violence's "AP"); nan
-    without anomalous frames. ``[F]`` scores and 0/1 labels."""
-    labels = np.asarray(frame_labels).astype(bool)
-    if not labels.any():
-        return float("nan")
-    precision, recall, _ = precision_recall_curve(labels, np.asarray(frame_scores_, dtype=np.float64))
-    return float(_curve_area(recall, precision))
+    without anomalous frames. ``[F]`` scores and ``[F]`` 0/1 labels, in this order (scores
+    first, kept for existing callers): :func:`cbmil.eval.metrics.trapezoid_ap` ``(y_true,
+    y_score)`` is the same function in scikit-learn's order, and this one calls it. Labels that
+    are not 0/1 (e.g. the two arguments swapped) raise ``ValueError``."""
+    try:
+        return metrics.trapezoid_ap(frame_labels, frame_scores_)
+    except ValueError as exc:
+        raise ValueError(f"{exc}. protocols.trapezoid_ap takes (scores, labels), scores first; "
+                         "metrics.trapezoid_ap(y_true, y_score) is the same metric in scikit-learn's order") from None
+
+
+def _is_ucf(class_names: Sequence[str]) -> bool:
+    return tuple(str(c) for c in class_names) == CLASSES
 
 
 def _in_order(out: dict[str, float]) -> dict[str, float]:
@@ -95,54 +117,72 @@ def _in_order(out: dict[str, float]) -> dict[str, float]:
 
 
 def evaluate_frame_scores(scores: np.ndarray, frame_labels: np.ndarray, frame_offsets: np.ndarray,
-                          video_classes: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+                          video_classes: np.ndarray, threshold: float = 0.5, *,
+                          class_names: Sequence[str] = CLASSES, video_class_sets=None) -> dict[str, float]:
     """Every frame-level metric of :data:`METRICS` that frame scores alone define (all but the
     ``*_segment`` ones), flat ``{name: value}``.
 
     ``scores`` ``[F]``, ``frame_labels`` ``[F]`` 0/1, ``frame_offsets`` ``[V + 1]``,
-    ``video_classes`` ``[V]`` (0-12, 13 = Normal), as in :mod:`cbmil.eval.metrics`.
+    ``video_classes`` ``[V]`` (0..K - 1, K = Normal; UCF-Crime 0-12, 13 = Normal),
+    ``class_names`` ``[K]`` (default UCF-Crime's 13) and ``video_class_sets`` bool ``[V, K]`` or
+    None, as in :mod:`cbmil.eval.metrics`. Per-class entries ``per_class_auc.<Class>`` and
+    ``per_class_auc_with_normal.<Class>`` for ``class_names``; for a class list other than
+    UCF-Crime's also ``per_class_ap.<Class>`` (trapezoid) and ``per_class_ap_step.<Class>``.
     """
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(frame_labels).astype(bool)
     offsets, classes = np.asarray(frame_offsets), np.asarray(video_classes)
-    main = metrics.evaluate(labels, scores, offsets, classes, threshold=threshold)
-    with_normal = metrics.per_class_auc(labels, scores, offsets, classes, include_normal=True)
-    abnormal = np.repeat(classes != NORMAL_INDEX, np.diff(offsets))
+    names = tuple(str(c) for c in class_names)
+    with_ap = not _is_ucf(names)
+    kw = {"class_names": names, "video_class_sets": video_class_sets}
+    main = metrics.evaluate(labels, scores, offsets, classes, threshold=threshold, per_class_ap=with_ap, **kw)
+    with_normal = metrics.per_class_auc(labels, scores, offsets, classes, include_normal=True, **kw)
+    abnormal = np.repeat(classes != len(names), np.diff(offsets))
     out = {
         "total_auc": main["total_auc"],
         "abnormal_auc": main["abnormal_auc"],
         "abnormal_auc_pooled": metrics.total_auc(labels[abnormal], scores[abnormal]) if abnormal.any() else math.nan,
         "abnormal_auc_with_normal": metrics.abnormal_auc(with_normal),
         "ap": main["average_precision"],
-        "ap_trapezoid": trapezoid_ap(scores, labels),
+        "ap_trapezoid": main["average_precision_trapezoid"] if with_ap else metrics.trapezoid_ap(labels, scores),
         "false_alarm_rate": main["false_alarm_rate"],
     }
-    out.update({f"per_class_auc.{c}": main["per_class_auc"][c] for c in CLASSES})
-    out.update({f"per_class_auc_with_normal.{c}": with_normal[c] for c in CLASSES})
+    out.update({f"per_class_auc.{c}": main["per_class_auc"][c] for c in names})
+    out.update({f"per_class_auc_with_normal.{c}": with_normal[c] for c in names})
+    if with_ap:
+        out.update({f"per_class_ap.{c}": main["per_class_ap"][c] for c in names})
+        out.update({f"per_class_ap_step.{c}": main["per_class_ap_step"][c] for c in names})
     return out
 
 
 def evaluate_snippet_scores(snippet_scores: np.ndarray, snippet_offsets: np.ndarray, n_frames: np.ndarray,
                             frame_labels: np.ndarray, frame_offsets: np.ndarray, video_classes: np.ndarray,
-                            threshold: float = 0.5) -> dict[str, float]:
+                            threshold: float = 0.5, *, class_names: Sequence[str] = CLASSES,
+                            video_class_sets=None) -> dict[str, float]:
     """All of :data:`METRICS` for one model's snippet scores ``[S]`` (videos back to back,
     ``snippet_offsets`` ``[V + 1]``, ``n_frames`` ``[V]`` frames per video): the snippet protocol
-    for every metric, plus ``total_auc_segment`` and ``abnormal_auc_segment``."""
+    for every metric, plus ``total_auc_segment`` and ``abnormal_auc_segment``. ``class_names``
+    ``[K]`` and ``video_class_sets`` ``[V, K]`` as in :func:`evaluate_frame_scores`."""
     snippet_scores = np.asarray(snippet_scores, dtype=np.float32)
+    kw = {"class_names": class_names, "video_class_sets": video_class_sets}
     out = evaluate_frame_scores(frame_scores(snippet_scores, snippet_offsets, n_frames, "snippet"),
-                                frame_labels, frame_offsets, video_classes, threshold)
+                                frame_labels, frame_offsets, video_classes, threshold, **kw)
     segment = frame_scores(snippet_scores, snippet_offsets, n_frames, "segment")
     labels = np.asarray(frame_labels).astype(bool)
     out["total_auc_segment"] = metrics.total_auc(labels, segment)
     out["abnormal_auc_segment"] = metrics.abnormal_auc(
-        metrics.per_class_auc(labels, segment, frame_offsets, video_classes))
+        metrics.per_class_auc(labels, segment, frame_offsets, video_classes, **kw))
     return _in_order(out)
 
 
 def load_scores(path: str | Path) -> dict[str, np.ndarray]:
     """Read a scores file and check it: every array of :data:`SCORE_FILE_ARRAYS`, consistent
     shapes, and the ``snippet`` protocol it was saved under (the frame labels are 16 x T per
-    video only then). Errors name the file and the array."""
+    video only then); of the optional arrays (:data:`SCORE_FILE_OPTIONAL_ARRAYS`), a
+    ``class_names`` ``[K + 1]`` ending in "Normal" that covers ``test_classes`` and a
+    ``test_class_sets`` bool ``[V, K]`` consistent with ``test_classes``. Errors name the file
+    and the array. Returns ``{array name: array}`` as stored; :func:`score_file_classes` reads
+    the class list and class sets from it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such scores file (write one with `cbmil reproduce --save-scores`)")
@@ -164,15 +204,49 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
                          f"test_frame_labels has {len(data['test_frame_labels'])} frames")
     if "protocol" in data and str(data["protocol"]) not in PROTOCOLS:
         raise ValueError(f"{path}: protocol {data['protocol']!r}; expected 'snippet' or 'segment'")
+    _check_file_classes(path, data)
     return data
 
 
+def _check_file_classes(path: Path, data: dict[str, np.ndarray]) -> None:
+    """Check the optional ``class_names`` and ``test_class_sets`` of a scores file against its
+    ``test_classes``; errors name the file and the array."""
+    names = CLASSES
+    if "class_names" in data:
+        stored = data["class_names"]
+        if stored.ndim != 1 or stored.dtype.kind not in "US" or len(stored) < 2 or str(stored[-1]) != LABELS[-1]:
+            raise ValueError(f"{path}: class_names {stored.tolist()!r}; expected 1-D strings, the anomaly classes "
+                             f"in index order and then {LABELS[-1]!r} (e.g. {list(LABELS)})")
+        names = tuple(str(c) for c in stored[:-1])
+    classes = data["test_classes"]
+    if classes.size and (classes.dtype.kind not in "iu" or classes.min() < 0 or classes.max() > len(names)):
+        raise ValueError(f"{path}: test_classes holds {np.unique(classes)[:10].tolist()}; expected class indices "
+                         f"0..{len(names)} ({len(names)} = {LABELS[-1]}) for the {len(names)} classes of class_names")
+    if "test_class_sets" in data:
+        try:
+            metrics._check_class_sets(data["test_class_sets"], classes.astype(np.int64), names)
+        except ValueError as exc:
+            raise ValueError(f"{path}: test_class_sets: {exc}") from None
+
+
+def score_file_classes(data: dict[str, np.ndarray]) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """``(class_names [K], test_class_sets bool [V, K] or None)`` of a loaded scores file
+    (:func:`load_scores`): the file's ``class_names`` without its last entry "Normal" (UCF-Crime's
+    :data:`cbmil.data.ucf_crime.CLASSES` when absent) and its ``test_class_sets`` when present."""
+    names = tuple(str(c) for c in data["class_names"][:-1]) if "class_names" in data else CLASSES
+    sets = data.get("test_class_sets")
+    return names, (None if sets is None else np.asarray(sets).astype(bool))
+
+
 def evaluate_file(path: str | Path, threshold: float = 0.5) -> dict[str, dict[str, float]]:
-    """``{model name: {metric: value}}`` for every model of a scores file."""
+    """``{model name: {metric: value}}`` for every model of a scores file, under the file's class
+    list and class sets when it stores them (:func:`score_file_classes`)."""
     z = load_scores(path)
+    names, sets = score_file_classes(z)
     return {str(name): evaluate_snippet_scores(scores, z["test_offsets"], z["test_n_frames"],
                                                z["test_frame_labels"], z["test_frame_offsets"],
-                                               z["test_classes"], threshold)
+                                               z["test_classes"], threshold, class_names=names,
+                                               video_class_sets=sets)
             for name, scores in zip(z["model_names"], z["snippet_scores"])}
 
 
@@ -249,19 +323,32 @@ def _length_mismatch(path: Path, n: int, layout) -> str:
     return msg + ". Expected one score per frame or per snippet, videos in list order"
 
 
-def evaluate_saved_array(path: str | Path, layout, threshold: float = 0.5) -> dict[str, float]:
+def evaluate_saved_array(path: str | Path, layout, threshold: float = 0.5, *,
+                         class_names: Sequence[str] | None = None) -> dict[str, float]:
     """Another method's saved scores ``[F]`` (one per frame, 16 x T per video) or ``[S]`` (one
-    per snippet), videos in the order of ``layout`` (:func:`cbmil.interop.groundtruth.list_layout`),
-    under the metrics of :data:`METRICS` (the ``*_segment`` ones need snippet scores and are
-    nan for frame scores). A length that fits neither is refused, the video where the array
-    stops matching named."""
+    per snippet), videos in the order of ``layout`` (:func:`cbmil.interop.groundtruth.list_layout`,
+    or :func:`cbmil.interop.xd_groundtruth.xd_list_layout`), under the metrics of :data:`METRICS`
+    (the ``*_segment`` ones need snippet scores and are nan for frame scores). A length that fits
+    neither is refused, the video where the array stops matching named.
+
+    ``class_names`` ``[K]`` (anomaly classes, no "Normal"): default the layout's ``class_names``
+    attribute if it has one, else UCF-Crime's. A layout's ``class_sets`` (or ``video_class_sets``)
+    ``[V, K]`` are the videos' class sets; its ``n_frames`` ``[V]``, when it has them, the frames
+    per video snippet scores are spread over (default 16 x T)."""
     path = Path(path)
     scores = _load_score_array(path)
+    if class_names is None:
+        class_names = getattr(layout, "class_names", CLASSES)
+    sets = getattr(layout, "video_class_sets", None)
+    kw = {"class_names": class_names, "video_class_sets": getattr(layout, "class_sets", None) if sets is None else sets}
+    n_frames = getattr(layout, "n_frames", None)
     if len(scores) == layout.snippet_offsets[-1]:
-        return evaluate_snippet_scores(scores, layout.snippet_offsets, 16 * np.asarray(layout.n_snippets),
-                                       layout.frame_labels, layout.frame_offsets, layout.video_classes, threshold)
+        n_frames = 16 * np.asarray(layout.n_snippets) if n_frames is None else np.asarray(n_frames)
+        return evaluate_snippet_scores(scores, layout.snippet_offsets, n_frames, layout.frame_labels,
+                                       layout.frame_offsets, layout.video_classes, threshold, **kw)
     if len(scores) == layout.frame_offsets[-1]:
-        out = evaluate_frame_scores(scores, layout.frame_labels, layout.frame_offsets, layout.video_classes, threshold)
+        out = evaluate_frame_scores(scores, layout.frame_labels, layout.frame_offsets, layout.video_classes,
+                                    threshold, **kw)
         return _in_order(out | {"total_auc_segment": math.nan, "abnormal_auc_segment": math.nan})
     raise ValueError(_length_mismatch(path, len(scores), layout))
 
@@ -269,21 +356,35 @@ def evaluate_saved_array(path: str | Path, layout, threshold: float = 0.5) -> di
 def evaluate_saved(scores: Sequence[str | Path] = (), frame_scores: str | Path | None = None,
                    list_path: str | Path | None = None, annotations_dir: str | Path | None = None,
                    features: str | Path | None = None, snippets: str | Path | None = None, name: str | None = None,
-                   threshold: float = 0.5) -> dict[str, dict[str, float]]:
+                   threshold: float = 0.5, *, dataset: str = "ucf") -> dict[str, dict[str, float]]:
     """Every metric of every protocol (:data:`METRICS`) for saved scores: ``{model: {metric: value}}``.
 
-    ``scores``: files written by ``reproduce --save-scores`` (every model in them);
+    ``scores``: files written by ``reproduce --save-scores`` (every model in them, under the
+    file's class list, :func:`evaluate_file`);
     ``frame_scores``: another method's ``.npy`` (one score per frame or per snippet, videos in the
     order of ``list_path``), which needs ``list_path``, ``annotations_dir`` and one of
     ``features`` / ``snippets`` (:func:`cbmil.interop.groundtruth.list_layout`); its model is
-    named ``name`` (default: the file name)."""
+    named ``name`` (default: the file name). ``dataset``: the benchmark of ``list_path``,
+    ``"ucf"`` (default) or ``"xd"`` (XD-Violence: :func:`cbmil.interop.xd_groundtruth.xd_list_layout`
+    with its ground-truth convention "snippets", ``annotations_dir`` optional: default the
+    shipped ``annotations.txt``)."""
     results: dict[str, dict[str, float]] = {}
+    if dataset not in ("ucf", "xd"):
+        raise ValueError(f"dataset {dataset!r}; expected 'ucf' or 'xd'")
     if frame_scores is not None:
-        from cbmil.interop.groundtruth import list_layout
-        if not list_path or not annotations_dir or (features is None) == (snippets is None):
-            raise ValueError("--frame-scores needs --list, --annotations-dir and one of --features / --snippets")
-        layout = list_layout(list_path, annotations_dir, features, snippets)
-        results[name or Path(frame_scores).stem] = evaluate_saved_array(frame_scores, layout, threshold)
+        if not list_path or (dataset == "ucf" and not annotations_dir) or (features is None) == (snippets is None):
+            needs = "--list, --annotations-dir" if dataset == "ucf" else "--list"
+            raise ValueError(f"--frame-scores needs {needs} and one of --features / --snippets")
+        if dataset == "xd":
+            from cbmil.data.xd_violence import CLASSES as XD_CLASSES
+            from cbmil.interop.xd_groundtruth import xd_list_layout
+            layout = xd_list_layout(list_path, annotations_dir, features, snippets)
+            results[name or Path(frame_scores).stem] = evaluate_saved_array(frame_scores, layout, threshold,
+                                                                            class_names=XD_CLASSES)
+        else:
+            from cbmil.interop.groundtruth import list_layout
+            layout = list_layout(list_path, annotations_dir, features, snippets)
+            results[name or Path(frame_scores).stem] = evaluate_saved_array(frame_scores, layout, threshold)
     for path in scores:
         for model, values in evaluate_file(path, threshold).items():
             key = model if model not in results else f"{Path(path).stem}: {model}"

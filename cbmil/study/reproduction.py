@@ -85,8 +85,11 @@ class Study:
                  train_counts: dict, test_counts: dict, model_names: Sequence[str], results: list[dict],
                  seed_worlds: Sequence[int], history: dict | None = None, eval_every: int = 0,
                  trainer: Trainer | None = None, world_scores: Sequence[np.ndarray] = (),
-                 record: dict | None = None, trainers: Sequence[Trainer] = (), balance: str | None = None):
+                 record: dict | None = None, trainers: Sequence[Trainer] = (), balance: str | None = None,
+                 class_names: Sequence[str] = CLASSES, benchmark: str = "ucf_crime", counts_any: dict | None = None):
         self.label, self.design, self.variants, self.seeds = label, design, list(variants), list(seeds)
+        # the benchmark's classes; counts_any: {"train", "test"} videos per class by any label (multi-label)
+        self.class_names, self.benchmark, self.counts_any = tuple(class_names), benchmark, counts_any
         self.train_counts, self.test_counts = dict(train_counts), dict(test_counts)
         self.model_names, self.history, self.eval_every = list(model_names), history or {}, eval_every
         self.trainers = list(trainers) or ([trainer] if trainer is not None else [])
@@ -127,7 +130,7 @@ class Study:
                    test_counts=trainer.data.counts("test"), model_names=trainer.model_names, results=results,
                    seed_worlds=list(range(len(trainer.seeds))) if many else [0] * len(trainer.seeds),
                    history=trainer.history, eval_every=trainer.settings.eval_every, trainer=trainer,
-                   world_scores=world_scores, balance=balance)
+                   world_scores=world_scores, balance=balance, **_benchmark_of(trainer.data))
 
     @classmethod
     def from_trainers(cls, trainers: Sequence[Trainer], results: Sequence[list[dict]], label: str,
@@ -178,7 +181,7 @@ class Study:
                    model_names=[f"{v.name} / seed {s}" for s in first.seeds for v in variants],
                    results=per_seed(results), seed_worlds=list(range(n_seeds)) if many else [0] * n_seeds,
                    history=history, eval_every=first.settings.eval_every, world_scores=scores,
-                   trainers=trainers, balance=balance)
+                   trainers=trainers, balance=balance, **_benchmark_of(first.data))
 
     @classmethod
     def from_runs(cls, runs: dict) -> "Study":
@@ -202,7 +205,9 @@ class Study:
                    seeds=seeds, train_counts=counts["train"], test_counts=counts["test"],
                    model_names=[r.get("model", f"{r['method']} / seed {r['seed']}") for r in ordered],
                    results=ordered, seed_worlds=[r.get("world", 0) for r in ordered[::len(variants)]],
-                   history=runs.get("history", {}), eval_every=eval_every, record=runs)
+                   history=runs.get("history", {}), eval_every=eval_every, record=runs,
+                   class_names=runs.get("class_names", CLASSES), benchmark=runs.get("benchmark", "ucf_crime"),
+                   counts_any=runs.get("counts_any"))
 
     def _set_results(self, results: list[dict], worlds: Sequence[int] | None = None) -> None:
         """``results``: the per-model dicts of :func:`cbmil.train.evaluate_bank`, model ``s * V + v``;
@@ -213,10 +218,13 @@ class Study:
         self._changes = None  # Study.changes, computed when first asked for
         self.total = self.grid("total_auc")
         self.abnormal = self.grid("abnormal_auc")
-        self.per_class = np.stack([self.grid("auc", c) for c in CLASSES], axis=2)
+        names = self.class_names
+        self.per_class = np.stack([self.grid("auc", c) for c in names], axis=2)
+        # per-class AP (XD-Violence's studies; nan for UCF-Crime's, which do not compute it)
+        self.per_class_ap = np.stack([self.grid("ap", c) for c in names], axis=2)
         # nan where a runs.json predates the localisation metrics
         self.localisation = {k: self.grid(k) for k, _ in LOCALISATION}
-        self.class_localisation = {k: np.stack([self.grid(k, c) for c in CLASSES], axis=2) for k, _ in LOCALISATION}
+        self.class_localisation = {k: np.stack([self.grid(k, c) for c in names], axis=2) for k, _ in LOCALISATION}
 
     def grid(self, metric: str, cls: str = "all") -> np.ndarray:
         """``[seeds, variants]`` values of ``metric`` for class ``cls`` ("all": the whole test set)
@@ -242,10 +250,13 @@ class Study:
         import pandas as pd
 
         t = self.results_table
-        per_class = t[(t["metric"] == "auc") & (t["class"] != "all")]
-        mean = (per_class.groupby(["world", "seed", "method"], sort=False)["value"]
-                .agg(lambda v: np.nanmean(v.to_numpy())).reset_index().assign(metric="auc", **{"class": "mean of classes"}))
-        t = pd.concat([t, mean], ignore_index=True)
+        means = []
+        for metric in ("auc",) + (("ap", "ap_step") if self.benchmark != "ucf_crime" else ()):
+            per_class = t[(t["metric"] == metric) & (t["class"] != "all")]
+            means.append(per_class.groupby(["world", "seed", "method"], sort=False)["value"]
+                         .agg(lambda v: np.nanmean(v.to_numpy())).reset_index()
+                         .assign(metric=metric, **{"class": "mean of classes"}))
+        t = pd.concat([t] + means, ignore_index=True)
         grid = t.pivot(index=["metric", "class", "seed"], columns="method", values="value")
         rows = []
         for (metric, cls), g in grid.groupby(level=["metric", "class"], sort=False):
@@ -254,7 +265,7 @@ class Study:
             for variant in self.variants[1:]:
                 diff = _paired(100 * g[variant.name].to_numpy(dtype=float), control)
                 rows.append({"method": variant.name, "beta": variant.beta, "metric": metric, "class": cls,
-                             "family": _family(metric, cls), "diff": diff["mean"], "std": diff["std"],
+                             "family": _family(metric, cls, self.benchmark), "diff": diff["mean"], "std": diff["std"],
                              "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
                              "exceeds_noise": diff["exceeds_noise"], "p": diff["p_value"]})
         columns = ["method", "beta", "metric", "class", "family", "diff", "std", "ci_low", "ci_high",
@@ -291,18 +302,19 @@ class Study:
         """One row per class (and a mean row): MIL's AUC and each beta's change against MIL (pp)."""
         train, test = self.train_counts, self.test_counts
         changes, rows = self.changes(), []
-        for c, name in enumerate(CLASSES + ("mean of classes",)):
-            if c < len(CLASSES):
+        names = self.class_names
+        for c, name in enumerate(names + ("mean of classes",)):
+            if c < len(names):
                 values = 100 * self.per_class[:, :, c]
                 row = {"class": name, "train_videos": train[name], "test_videos": test[name]}
             else:
                 values = 100 * np.nanmean(self.per_class, axis=2)
-                row = {"class": name, "train_videos": sum(train[k] for k in CLASSES),
-                       "test_videos": sum(test[k] for k in CLASSES)}
+                row = {"class": name, "train_videos": sum(train[k] for k in names),
+                       "test_videos": sum(test[k] for k in names)}
             mil = _summary(values[:, 0])
             row["mil_mean"], row["mil_std"] = mil["mean"], mil["std"]
             for key, _ in LOCALISATION:
-                loc = 100 * (self.class_localisation[key][:, 0, c] if c < len(CLASSES)
+                loc = 100 * (self.class_localisation[key][:, 0, c] if c < len(names)
                              else self.localisation[key][:, 0])
                 row[f"mil_{key}"] = _summary(loc)["mean"]
             for variant in self.variants[1:]:
@@ -318,7 +330,7 @@ class Study:
                 row[f"change_{tag}_exceeds_noise_holm"] = bool(p < 0.05)
                 if variant.beta in paper.TABLE1_BETAS and self._published(self.variants.index(variant)):
                     i = paper.TABLE1_BETAS.index(variant.beta)
-                    row[f"paper_change_{tag}"] = (paper.TABLE1[name][i] if c < len(CLASSES)
+                    row[f"paper_change_{tag}"] = (paper.TABLE1[name][i] if c < len(names)
                                                   else paper.TABLE1_AVERAGE[i])
             rows.append(row)
         return rows
@@ -375,9 +387,14 @@ class Study:
         """Every comparison of Tables 1 and 2 with its raw and Holm-adjusted verdict (the family
         it was corrected in named), as ``runs.json`` records them (from :meth:`changes`)."""
         changes = self.changes()
-        keys = [("abnormal_auc", "abnormal"), ("total_auc", "total")] + [(k, k) for k, _ in LOCALISATION]
+        if self.benchmark == "ucf_crime":
+            keys = [("abnormal_auc", "abnormal"), ("total_auc", "total")] + [(k, k) for k, _ in LOCALISATION]
+            per_class = "auc"
+        else:  # XD-Violence: the APs and the AUC of the whole test set, per-class AP
+            keys = [(k, k) for k in XD_HEADLINES] + [(k, k) for k, _ in LOCALISATION]
+            per_class = "ap"
         table2 = [(v.name, metric, "all", name) for v in self.variants[1:] for metric, name in keys]
-        table1 = [(v.name, "auc", c, f"auc_{c}") for c in CLASSES for v in self.variants[1:]]
+        table1 = [(v.name, per_class, c, f"{per_class}_{c}") for c in self.class_names for v in self.variants[1:]]
         out = []
         for method, metric, cls, name in table2 + table1:
             if (method, metric, cls) not in changes.index:  # a runs.json written before the metric existed
@@ -400,6 +417,9 @@ class Study:
         world_of = (lambda i: i) if len(self.worlds) > 1 else (lambda i: 0)
         record = {
             "label": self.label,
+            **({} if self.benchmark == "ucf_crime" else {"benchmark": self.benchmark,
+                                                         "class_names": list(self.class_names),
+                                                         "counts_any": self.counts_any}),
             "design": self.design,
             "balance": self.balance,
             "data": t.data.meta,
@@ -427,7 +447,7 @@ class Study:
 
 #: Metrics of a model on the whole test set, as :func:`cbmil.eval.metrics.evaluate` names them.
 WHOLE_TEST_SET = ("total_auc", "abnormal_auc", "average_precision", "false_alarm_rate") + \
-    tuple(k for k, _ in LOCALISATION)
+    tuple(k for k, _ in LOCALISATION) + ("average_precision_trapezoid",)
 
 
 def results_table(results: Sequence[dict], seeds: Sequence[int], variants, worlds: Sequence[int] | None = None):
@@ -446,6 +466,8 @@ def results_table(results: Sequence[dict], seeds: Sequence[int], variants, world
         key = (worlds[s], seeds[s], variants[v].name, math.nan if variants[v].beta is None else variants[v].beta)
         rows += [key + (metric, "all", r[metric]) for metric in WHOLE_TEST_SET if metric in r]
         rows += [key + ("auc", c, value) for c, value in r["per_class_auc"].items()]
+        for metric, name in (("ap", "per_class_ap"), ("ap_step", "per_class_ap_step")):  # XD-Violence's
+            rows += [key + (metric, c, value) for c, value in r.get(name, {}).items()]
         for c, summary in r.get("per_class_localisation", {}).items():
             rows += [key + (k, c, summary[k]) for k, _ in LOCALISATION]
     return pd.DataFrame(rows, columns=["world", "seed", "method", "beta", "metric", "class", "value"])
@@ -461,15 +483,37 @@ _NO_CHANGE = {"diff": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": 
               "p": math.nan, "p_holm": math.nan, "exceeds_noise_holm": False}
 
 
-def _family(metric: str, cls: str) -> str | None:
-    """The Holm family of the comparison of ``metric`` on class ``cls`` (None: in no family)."""
-    if cls == "all" and metric in ("abnormal_auc", "total_auc"):
-        return "table2_auc"
+#: XD-Violence's whole-test-set metrics of its Table 2 and their Holm family ``xd_table2``: the AP
+#: as its public code computes it (trapezoid, the headline), the step-wise AP and the frame AUC.
+XD_HEADLINES = ("average_precision_trapezoid", "average_precision", "total_auc")
+
+
+def _family(metric: str, cls: str, benchmark: str = "ucf_crime") -> str | None:
+    """The Holm family of the comparison of ``metric`` on class ``cls`` (None: in no family).
+    UCF-Crime: :data:`FAMILIES`. XD-Violence: ``xd_table2`` (:data:`XD_HEADLINES` x betas),
+    ``table2_localisation`` and ``xd_table1_per_class`` (per-class AP, 6 classes x betas)."""
     if cls == "all" and metric in {k for k, _ in LOCALISATION}:
         return "table2_localisation"
+    if benchmark != "ucf_crime":
+        if cls == "all" and metric in XD_HEADLINES:
+            return "xd_table2"
+        if metric == "ap" and cls not in ("all", "mean of classes"):
+            return "xd_table1_per_class"
+        return None
+    if cls == "all" and metric in ("abnormal_auc", "total_auc"):
+        return "table2_auc"
     if metric == "auc" and cls in CLASSES:
         return "table1_per_class"
     return None
+
+
+def _benchmark_of(data: VADDataset) -> dict:
+    """The :class:`Study` keywords of ``data``'s benchmark (none for UCF-Crime's defaults)."""
+    benchmark = data.meta.get("benchmark", "ucf_crime")
+    if benchmark == "ucf_crime" and data.class_names == CLASSES:
+        return {}
+    return {"class_names": data.class_names, "benchmark": benchmark,
+            "counts_any": {split: data.counts(split, any_label=True) for split in ("train", "test")}}
 
 
 def _seed_columns(key: str, values: np.ndarray, v: int, changes, method: str, metric: str) -> dict:
@@ -774,7 +818,11 @@ def table1_markdown(rows: list[dict], betas, label: str) -> str:
 
 def write_outputs(study: Study, out: str | Path, figures: str | Path | None = "figures",
                   prefix: str = "reproduce") -> dict[str, Path]:
-    """Write the tables (csv + md), ``runs.json`` and the figures; return the paths."""
+    """Write the tables (csv + md), ``runs.json`` and the figures; return the paths. A study on
+    XD-Violence writes its own tables (:func:`cbmil.study.xd.write_outputs`)."""
+    if study.benchmark != "ucf_crime":
+        from cbmil.study import xd
+        return xd.write_outputs(study, out, figures, "xd" if prefix == "reproduce" else prefix)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     betas = [v.beta for v in study.variants[1:]]
@@ -856,7 +904,8 @@ def write_scores(study: Study, out: str | Path) -> list[Path]:
             test_keys=np.array(world.test_keys if world.test_keys else [str(i) for i in range(len(world.test_classes))]),
             test_frame_labels=np.asarray(world.test_frame_labels, dtype=np.uint8),
             test_frame_offsets=np.asarray(world.test_frame_offsets, dtype=np.int64),
-            class_names=np.array(CLASSES + ("Normal",)), protocol=np.array(study.protocol))
+            class_names=np.array(study.class_names + ("Normal",)), protocol=np.array(study.protocol),
+            **({} if world.test_class_sets is None else {"test_class_sets": np.asarray(world.test_class_sets)}))
         paths.append(path)
     return paths
 
@@ -870,7 +919,8 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
               pairing: str = "paired", sparsity: str = "linear", normalize: str = "classes",
               crop: str = "random", batch_size: int = 30, loss: str = "ranking", topk: int = TOPK,
               settings: RunSettings | None = None, save_scores: bool = False, save_checkpoints: bool = False,
-              keep_memory: bool = False, balance: str = "weights") -> Study:
+              keep_memory: bool = False, balance: str = "weights", dataset: str = "ucf",
+              multi_label_weight: str = "mean") -> Study:
     """The paper's study with seeds: train MIL and CB-MIL at every beta for ``seeds`` seeds in one
     vectorized run, evaluate every model, and (with ``out``) write the tables, ``runs.json``,
     ``results.csv`` and figures there. Returns the :class:`Study`.
@@ -896,6 +946,11 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
         under a cross-entropy (:attr:`TrainConfig.loss`); methods keep their names (MIL: unweighted,
         CB-MIL: class-weighted), the study's label (and so every table caption and figure title)
         names the top-k loss.
+    dataset: ``"ucf"`` (default, UCF-Crime) or ``"xd"``: XD-Violence, its synthetic world
+        (:func:`cbmil.data.synthetic.make_dataset` with ``benchmark="xd_violence"``) or a cache made
+        by ``data prepare --dataset xd``; its tables report AP (:mod:`cbmil.study.xd`).
+    multi_label_weight: the weight of a bag of several classes (:attr:`TrainConfig.multi_label_weight`,
+        ``"mean"`` or ``"max"``); only XD-Violence has such bags.
     settings: how the run executes (:class:`RunSettings`: device, precision, progress, ...).
     figures: folder for the figures; ``None`` (default) = ``out``; ``"none"`` = no figures.
     keep_memory: on a CPU, make the process keep freed memory for the next step
@@ -904,29 +959,39 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {preset!r}")
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+    benchmark = DATASETS[dataset]
     settings = settings or RunSettings()
     seed_list = list(range(seeds or PRESETS[preset]["seeds"]))
     iterations = iterations or PRESETS[preset]["iterations"]
     _check_balance(balance)
     train_config = _check_study_config(_train_config(
         config, iterations=iterations, optimizer=optimizer, pairing=pairing, sparsity=sparsity,
-        normalize_weights=normalize, crop=crop, batch_size=batch_size, loss=loss, topk=topk))
+        normalize_weights=normalize, crop=crop, batch_size=batch_size, loss=loss, topk=topk,
+        multi_label_weight=multi_label_weight))
     device = check_settings(settings, train_config)  # refuses impossible settings before the data is made
     start = time.perf_counter()
     if str(data) == "synthetic":
         from cbmil.data.sources import load_source
         kind = ", balanced training split" if balanced else ""
+        extra = {} if benchmark == "ucf_crime" else {"benchmark": benchmark}
+        name = "SYNTHETIC data" if benchmark == "ucf_crime" else "SYNTHETIC XD-Violence data"
         if one_world:
-            worlds = load_source("synthetic", preset, data_seed, balanced=balanced)
-            label = f"SYNTHETIC data ({preset} preset{kind}, one world: data seed {data_seed})"
+            worlds = load_source("synthetic", preset, data_seed, balanced=balanced, **extra)
+            label = f"{name} ({preset} preset{kind}, one world: data seed {data_seed})"
         else:
-            worlds = synthetic_worlds(preset, [data_seed + s for s in seed_list], balanced=balanced)
-            label = f"SYNTHETIC data ({preset} preset{kind}, one world per seed)"
+            worlds = synthetic_worlds(preset, [data_seed + s for s in seed_list], balanced=balanced, **extra)
+            label = f"{name} ({preset} preset{kind}, one world per seed)"
     else:
         if balanced:
             raise ValueError("balanced=True (--balanced) applies to synthetic data only")
         from cbmil.data.sources import load_source
         worlds = load_source(str(data))
+        found = worlds.meta.get("benchmark", "ucf_crime")
+        if found != benchmark:
+            raise ValueError(f"{data} is a {found} cache; expected a {benchmark} one for dataset={dataset!r} "
+                             f"(--dataset {'xd' if found == 'xd_violence' else 'ucf'})")
         label = f"features from {data}"
     label += loss_label(train_config) + balance_label(balance)
     if keep_memory and device.type == "cpu":
@@ -947,6 +1012,10 @@ def reproduce(data: str | Path = "synthetic", *, preset: str = "ci", betas: Sequ
                 study.paths[f"models{tag}"] = save_models(trainer, Path(out) / f"models{tag}.pt")
     study.seconds = time.perf_counter() - start
     return study
+
+
+#: ``reproduce(dataset=...)`` / ``--dataset``: the benchmark of each name.
+DATASETS = {"ucf": "ucf_crime", "xd": "xd_violence"}
 
 
 def loss_label(config: TrainConfig) -> str:
