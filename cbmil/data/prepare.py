@@ -112,6 +112,40 @@ class _NpyWriter:
             self.file.close()
 
 
+def stream_videos(out: Path, videos, n_train: int, open_video, reduce, out_crops: int, dim: int, step: int,
+                  test_labels, progress: bool = True) -> list[np.ndarray]:
+    """Write ``train_bags.npy`` and ``test_snippets.npy`` in ``out``, front to back, one video at a time.
+
+    ``videos``: ``(source, T)`` of every video, the ``n_train`` training videos first (each pooled
+    into a bag ``[C, 32, D]``), then the test videos (their ``T`` snippets written as they are
+    read, a slice of ``step`` snippets at a time); ``open_video(video)`` gives its reader (short
+    videos are opened whole, by a helper thread one video ahead, so that reading overlaps pooling
+    and writing); ``reduce`` maps a ``[t, C, D]`` slice to the ``out_crops`` kept. Returns
+    ``test_labels(k)`` (the frame ground truth) of each test video k, in order.
+    """
+    n_test_snippets = int(sum(t for _, t in videos[n_train:]))
+    bar = tqdm(total=len(videos), desc="prepare", unit="video", disable=not progress)
+    labels = []
+    with (_NpyWriter(out / "train_bags.npy", (n_train, out_crops, N_SEGMENTS, dim)) as bags,
+          _NpyWriter(out / "test_snippets.npy", (n_test_snippets, out_crops, dim)) as snippets,
+          ThreadPoolExecutor(max_workers=1) as pool):
+        ahead = pool.submit(open_video, videos[0]) if videos else None
+        for v, (_, t) in enumerate(videos):
+            reader = ahead.result()
+            if v + 1 < len(videos):
+                ahead = pool.submit(open_video, videos[v + 1])
+            if v < n_train:
+                bags.write(_pool_bag(reader, t, reduce, out_crops, dim, step)[None])
+            else:
+                for t0 in range(0, t, step):
+                    snippets.write(reduce(reader.read(t0, min(t0 + step, t))))
+                labels.append(test_labels(v - n_train))
+            del reader
+            bar.update()
+    bar.close()
+    return labels
+
+
 def _missing(records, sources, folder) -> list[str]:
     return [f"{r.key} (looked in {folder})" for r in records if r.key not in sources]
 
@@ -196,26 +230,8 @@ def prepare(train_dir, test_dir, annotations_dir, out, crop_mean: bool = False,
         source, t = video
         return _Reader(source, dim, whole=t * row_bytes <= SLICE_BYTES)
 
-    bar = tqdm(total=len(videos), desc="prepare", unit="video", disable=not progress)
-    labels = []
-    with (_NpyWriter(out / "train_bags.npy", (len(train_records), out_crops, N_SEGMENTS, dim)) as bags,
-          _NpyWriter(out / "test_snippets.npy", (int(sum(test_lengths)), out_crops, dim)) as snippets,
-          ThreadPoolExecutor(max_workers=1) as pool):
-        ahead = pool.submit(open_video, videos[0])
-        for v, (_, t) in enumerate(videos):
-            reader = ahead.result()
-            if v + 1 < len(videos):
-                ahead = pool.submit(open_video, videos[v + 1])
-            if v < len(train_records):
-                bags.write(_pool_bag(reader, t, reduce, out_crops, dim, step)[None])
-            else:
-                for t0 in range(0, t, step):
-                    snippets.write(reduce(reader.read(t0, min(t0 + step, t))))
-                k = v - len(train_records)
-                labels.append(frame_ground_truth(test_records[k].intervals, n_frames[k]))
-            del reader
-            bar.update()
-    bar.close()
+    labels = stream_videos(out, videos, len(train_records), open_video, reduce, out_crops, dim, step,
+                           lambda k: frame_ground_truth(test_records[k].intervals, n_frames[k]), progress)
     offsets = offsets_from_lengths(test_lengths)
 
     np.save(out / "train_classes.npy", np.array([r.class_index for r in train_records], dtype=np.int64))

@@ -25,16 +25,14 @@ import math
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from cbmil.data import xd_violence as xd
 from cbmil.data.dataset import offsets_from_lengths, write_meta
-from cbmil.data.features import N_SEGMENTS, FeatureSource, check_features
-from cbmil.data.prepare import SLICE_BYTES, _NpyWriter, _pool_bag, _Reader
+from cbmil.data.features import FeatureSource, check_features
+from cbmil.data.prepare import SLICE_BYTES, _Reader, stream_videos
 
 #: Listed videos named in a missing-file error (the count says how many more).
 SHOWN = 10
@@ -239,26 +237,8 @@ def prepare_xd(train_list: str | Path | None, test_list: str | Path | None, feat
         source, t = video
         return _CropReader(source, dim, whole=t * row_bytes <= SLICE_BYTES)
 
-    bar = tqdm(total=len(videos), desc="prepare", unit="video", disable=not progress)
-    labels = []
-    with (_NpyWriter(out / "train_bags.npy", (len(train), out_crops, N_SEGMENTS, dim)) as bags,
-          _NpyWriter(out / "test_snippets.npy", (int(test_lengths.sum()), out_crops, dim)) as snippets,
-          ThreadPoolExecutor(max_workers=1) as pool):
-        ahead = pool.submit(open_video, videos[0]) if videos else None
-        for v, (_, t) in enumerate(videos):
-            reader = ahead.result()
-            if v + 1 < len(videos):
-                ahead = pool.submit(open_video, videos[v + 1])
-            if v < len(train):
-                bags.write(_pool_bag(reader, t, reduce, out_crops, dim, step)[None])
-            else:
-                for t0 in range(0, t, step):
-                    snippets.write(reduce(reader.read(t0, min(t0 + step, t))))
-                k = v - len(train)
-                labels.append(xd.frame_ground_truth(test[k].intervals, n_frames[k]))
-            del reader
-            bar.update()
-    bar.close()
+    labels = stream_videos(out, videos, len(train), open_video, reduce, out_crops, dim, step,
+                           lambda k: xd.frame_ground_truth(test[k].intervals, n_frames[k]), progress)
 
     offsets = offsets_from_lengths(test_lengths)
     np.save(out / "train_classes.npy", xd.first_classes(train))

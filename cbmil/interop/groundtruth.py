@@ -38,7 +38,7 @@ import numpy as np
 from cbmil.data.dataset import offsets_from_lengths
 from cbmil.data.frames import frame_ground_truth, snippet_frames
 from cbmil.data.lists import read_list, snippet_counts
-from cbmil.data.ucf_crime import CLASSES, FRAMES_PER_SNIPPET, LABELS, TEST_ANNOTATIONS, VideoRecord, parse_test_annotations
+from cbmil.data.ucf_crime import FRAMES_PER_SNIPPET, LABELS, TEST_ANNOTATIONS, VideoRecord, parse_test_annotations
 
 #: Shifts (frames) searched around a mismatching video, besides the ones its labels suggest.
 MAX_SHIFT = 64
@@ -205,7 +205,7 @@ def _order(found, keys, records_by_key, counts) -> str | None:
 
 
 def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_snippets,
-          max_shift: int = MAX_SHIFT) -> dict:
+          max_shift: int = MAX_SHIFT, labels: Sequence[str] = LABELS) -> dict:
     """Compare a public frame ground truth with the one the annotations give in ``keys``' order.
 
     Mismatches are findings, never exceptions (only an unusable ``gt`` or missing snippet
@@ -234,6 +234,8 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
     n_snippets : ``{key: T}`` or ``[V]`` snippets per listed video.
     max_shift : shifts up to this many frames from the current one are tried for a differing
         video, besides the ones its labels, the length difference and ``16 * (T - 1)`` suggest.
+    labels : the benchmark's labels, Normal last (default UCF-Crime's): the classes the per-class
+        counts are reported for, in this order (XD-Violence: :data:`cbmil.data.xd_violence.LABELS`).
 
     Returns
     -------
@@ -281,13 +283,13 @@ def audit(gt, keys: Sequence[str], records_by_key: Mapping[str, VideoRecord], n_
 
     first = _first_mismatch(grid, max_shift)
     differing, shifts, per_class = _compare(grid, truncated if all_truncated else None, max_shift,
-                                            align=not all_truncated)
+                                            align=not all_truncated, labels=labels)
     order = None
     if (differing or shifts) and len(found) == offsets[-1]:
         order = _order(found, keys, records_by_key, counts)
         if order is not None and shifts:  # the order explains it: the videos at their expected offsets
-            differing, shifts, per_class = _compare(grid, None, max_shift, align=False)
-    empty = [c for c in CLASSES if c in per_class and per_class[c]["expected"] > 0 and per_class[c]["found"] == 0]
+            differing, shifts, per_class = _compare(grid, None, max_shift, align=False, labels=labels)
+    empty = [c for c in labels[:-1] if c in per_class and per_class[c]["expected"] > 0 and per_class[c]["found"] == 0]
     not_annotated = [k for k in keys if k not in records_by_key]
     not_listed = [k for k in records_by_key if k not in listed]
     by_kind = {kind: sum(d["kind"] == kind for d in differing) for kind in KINDS}
@@ -439,7 +441,8 @@ def _held(entry: dict, v: int) -> str:
     return "truncated_16" if at_end and entry["frames"] == -FRAMES_PER_SNIPPET else "other"
 
 
-def _compare(grid: _Grid, truncated, max_shift: int, align: bool) -> tuple[list, list, dict]:
+def _compare(grid: _Grid, truncated, max_shift: int, align: bool,
+             labels: Sequence[str] = LABELS) -> tuple[list, list, dict]:
     """The videos that differ at their running shift, the shifts (see :func:`audit`), and the
     per-class anomalous frame counts. ``truncated``: the ``[V + 1]`` offsets of ``16 * (T - 1)``
     frames per video when the array's length says it uses them, else None. ``align=False``
@@ -488,7 +491,7 @@ def _compare(grid: _Grid, truncated, max_shift: int, align: bool) -> tuple[list,
     for i, record_ in enumerate(shifts):
         after = shifts[i + 1]["candidates"][0]["index"] if i + 1 < len(shifts) else len(keys)
         record_["videos_after"] = max(0, after - record_["candidates"][-1]["index"] - 1)
-    per_class = {label: per_class[label] for label in LABELS if label in per_class}
+    per_class = {label: per_class[label] for label in labels if label in per_class}
     return differing, shifts, per_class
 
 

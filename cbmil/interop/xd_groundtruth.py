@@ -30,7 +30,6 @@ import numpy as np
 from cbmil.data import xd_violence as xd
 from cbmil.data.dataset import offsets_from_lengths
 from cbmil.data.prepare_xd import annotate, annotations_path, crop_paths, index_crop_files, npy_shape
-from cbmil.data.ucf_crime import CLASSES as _UCF_CLASSES
 from cbmil.data.ucf_crime import VideoRecord
 from cbmil.interop import groundtruth as gt
 
@@ -196,35 +195,16 @@ def export_xd_gt(list_path, out, annotations=None, features_dir=None, snippets_f
 
 # ----------------------------------------------------------------------------- audit
 
-# groundtruth.audit reports per class under UCF-Crime's class names; XD-Violence's classes are
-# passed to it as stand-ins (its i-th class as UCF-Crime's i-th) and named back in the report.
-_STAND_IN = dict(zip(xd.CLASSES, _UCF_CLASSES)) | {xd.NORMAL: xd.NORMAL}
-_BACK = {v: k for k, v in _STAND_IN.items()}
-
-
 def _records(videos: Sequence[xd.XDVideo], intervals: Mapping[str, tuple]) -> dict[str, VideoRecord]:
     """``{key: VideoRecord}`` for :func:`cbmil.interop.groundtruth.audit`: the annotated videos in
     file order, then the listed normal ones; ``(s, e)`` end-exclusive as the inclusive ``(s, e - 1)``.
     A violent listed video without a line is left out (the audit names it)."""
-    records = {key: VideoRecord(key, _STAND_IN[xd.labels_of(key)[0]], tuple((s, e - 1) for s, e in spans))
+    records = {key: VideoRecord(key, xd.labels_of(key)[0], tuple((s, e - 1) for s, e in spans))
                for key, spans in intervals.items()}
     for video in videos:
         if not video.is_anomalous and video.key not in records:
             records[video.key] = VideoRecord(video.key, xd.NORMAL, ())
     return records
-
-
-def _named_back(report: dict, n_frames: np.ndarray) -> dict:
-    """The report of :func:`cbmil.interop.groundtruth.audit` with XD-Violence's class names."""
-    report["per_class"] = {_BACK[label]: row for label, row in report["per_class"].items()}
-    report["classes_without_anomalies"] = [_BACK[label] for label in report["classes_without_anomalies"]]
-    for row in report["videos_differing"]:
-        row["label"] = _BACK[row["label"]]
-    truncated = int((n_frames - xd.FRAMES_PER_SNIPPET).sum())
-    all_truncated = report["found_frames"] == truncated != report["expected_frames"]
-    report["findings"] = gt._findings(report, all_truncated)
-    report["consistent"] = not report["findings"]
-    return report
 
 
 def audit_xd(gt_array, videos: Sequence[xd.XDVideo], intervals: Mapping[str, tuple], n_snippets,
@@ -275,8 +255,8 @@ def audit_xd(gt_array, videos: Sequence[xd.XDVideo], intervals: Mapping[str, tup
         if reports and int(n_frames.sum()) != found:
             break
         # both conventions make whole snippets: n_frames // 16 "snippets" give groundtruth.audit its lengths
-        report = gt.audit(gt_array, keys, records, n_frames // xd.FRAMES_PER_SNIPPET, max_shift)
-        reports[convention] = _named_back(report, n_frames)
+        report = gt.audit(gt_array, keys, records, n_frames // xd.FRAMES_PER_SNIPPET, max_shift, labels=xd.LABELS)
+        reports[convention] = report
         if report["consistent"]:
             break
     chosen = next((c for c, r in reports.items() if r["consistent"]), order[0])
