@@ -1,4 +1,4 @@
-"""Checks for the walkthrough's exercises: one module per notebook (``nb01`` ... ``nb07``).
+"""Checks for the walkthrough's exercises: one module per notebook (``nb01`` ... ``nb08``).
 
 A Quick exercise in a notebook is followed by a cell where the student writes an answer and runs
 its check, e.g. ``nb05.exercise_1(answer)``, and by a collapsed *solution* cell (tagged
