@@ -2,8 +2,8 @@
 
 The pipeline, one place each:
 
-* ``cbmil.data`` — UCF-Crime facts and official files, feature readers, frames, the dataset and
-  its cache, the synthetic generator;
+* ``cbmil.data`` — UCF-Crime and XD-Violence facts and official files, feature readers, frames,
+  the dataset and its cache, the synthetic generator;
 * ``cbmil.losses`` and ``cbmil.model`` — the ranking loss, class-balanced weights, the scorer;
 * ``cbmil.train`` — many models trained at once, paired by seed (``cbmil.accel``: opt-in speed
   paths);

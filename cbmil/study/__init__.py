@@ -1,4 +1,5 @@
-"""Studies: the paper's main job with seeds (:func:`reproduce`, :func:`rebuild_tables`), the
+"""Studies: the paper's main job with seeds (:func:`reproduce`, :func:`rebuild_tables`; on
+XD-Violence with ``dataset="xd"``, its tables in :mod:`cbmil.study.xd`), the
 imbalance dial (:func:`imbalance_dial`), the generator examined (:func:`strength_study`) and
 seed planning (:func:`plan_table`). Each is a plain function with keyword arguments that
 returns its results; ``cbmil.cli`` only parses the command line and calls them."""
