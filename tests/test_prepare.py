@@ -82,6 +82,18 @@ def test_nan_file_is_rejected_by_name(tmp_path, ten_crop_folder):
     assert not (tmp_path / "cache" / "meta.json").exists()
 
 
+@pytest.mark.parametrize("where", ["train", "test"])
+def test_nan_in_a_per_crop_file_names_that_crop(tmp_path, where):
+    dirs = write_feature_folders(tmp_path / "src", "per_crop", train_counts=SMALL_COUNTS,
+                                 test_counts=SMALL_COUNTS, max_snippets=60, n_crops=3)
+    victim = sorted(dirs[where].glob("*__2.npy"))[0]  # crop 2 of a video: not the first crop's file
+    x = np.load(victim)
+    x[1, 7] = np.nan
+    np.save(victim, x)
+    with pytest.raises(ValueError, match=f"{victim.name}.*NaN/Inf"):
+        prepare(dirs["train"], dirs["test"], dirs["annotations"], tmp_path / "cache", progress=False)
+
+
 def test_wrong_dimension_is_rejected_by_name(tmp_path, ten_crop_folder):
     src = tmp_path / "test"
     shutil.copytree(ten_crop_folder["test"], src)

@@ -43,7 +43,10 @@ class _Reader:
             x = np.asarray(self.arrays[0][t0:t1], dtype=np.float32)
         else:
             x = np.stack([np.asarray(a[t0:t1], dtype=np.float32) for a in self.arrays], axis=1)
-        if check:
+        if check and len(src.paths) > 1:  # per-crop files: name the crop's own file
+            for k, path in enumerate(src.paths):
+                check_features(x[:, k], f"{path} (snippets {t0}..{t1 - 1})", self.dim)
+        elif check:
             check_features(x, f"{src.paths[0]} (snippets {t0}..{t1 - 1})", self.dim)
         return x
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from cbmil.data import xd_violence as xd
 from cbmil.data.dataset import offsets_from_lengths, write_meta
-from cbmil.data.features import FeatureSource, check_features
+from cbmil.data.features import FeatureSource
 from cbmil.data.prepare import SLICE_BYTES, _Reader, stream_videos
 
 #: Listed videos named in a missing-file error (the count says how many more).
@@ -176,18 +176,6 @@ def read_test_videos(test_list: str | Path | None = None, annotations: str | Pat
 
 # ----------------------------------------------------------------------------- prepare
 
-class _CropReader(_Reader):
-    """:class:`cbmil.data.prepare._Reader` of five per-crop files whose check names the crop file
-    holding a NaN/Inf (the base names crop 0's)."""
-
-    def read(self, t0: int, t1: int, check: bool = True) -> np.ndarray:
-        x = super().read(t0, t1, check=False)
-        if check:
-            for k, path in enumerate(self.source.paths):
-                check_features(x[:, k], f"{path} (snippets {t0}..{t1 - 1})", self.dim)
-        return x
-
-
 def prepare_xd(train_list: str | Path | None, test_list: str | Path | None, features_dir: str | Path,
                out: str | Path, *, annotations: str | Path | None = None, crop_mean: bool = False,
                progress: bool = True) -> Path:
@@ -235,7 +223,7 @@ def prepare_xd(train_list: str | Path | None, test_list: str | Path | None, feat
 
     def open_video(video):  # as prepare(): short videos read whole one video ahead, long ones by slices
         source, t = video
-        return _CropReader(source, dim, whole=t * row_bytes <= SLICE_BYTES)
+        return _Reader(source, dim, whole=t * row_bytes <= SLICE_BYTES)
 
     labels = stream_videos(out, videos, len(train), open_video, reduce, out_crops, dim, step,
                            lambda k: xd.frame_ground_truth(test[k].intervals, n_frames[k]), progress)
