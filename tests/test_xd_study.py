@@ -186,6 +186,11 @@ def test_evaluate_scores_ap_equals_sklearn_recomputed_from_the_file(tmp_path, ca
     path = tmp_path / "scores.npz"
     assert main(["evaluate", "--scores", str(path), "--json"]) == 0
     reported = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--scores", str(path)]) == 0  # the table names XD-Violence's headline first
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| model | AP (public code, trapezoid) |")
+    first = reported[next(iter(reported))]
+    assert table[2].split(" | ")[1] == f"{100 * first['ap_trapezoid']:.2f}"
     with np.load(path) as f:
         scores, offsets, labels = f["snippet_scores"], f["test_offsets"], f["test_frame_labels"].astype(bool)
         names = f["model_names"].tolist()

@@ -261,7 +261,10 @@ def _move(value: float) -> str:
 def moves_table(results: dict[str, dict[str, float]]) -> str:
     """Markdown: per model the two headlines (Total and the paper's Abnormal AUC, snippet
     protocol), how many points each alternative of :data:`MOVES` moves them, AP, and the false
-    alarm rate; a last row with the mean over models."""
+    alarm rate; a last row with the mean over models. Results of another benchmark's class list
+    (XD-Violence's: they carry ``per_class_ap.<Class>``) get :func:`xd_moves_table`."""
+    if any(key.startswith("per_class_ap.") for m in results.values() for key in m):
+        return xd_moves_table(results)
     head = ["model", "Total AUC", "Δ segment", "Abnormal AUC", "Δ pooled", "Δ +normal", "Δ segment",
             "AP", "Δ trapezoid", "FAR@0.5"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -284,6 +287,39 @@ def moves_table(results: dict[str, dict[str, float]]) -> str:
                  "video frames; Δ +normal: per-class AUCs with every normal frame added as negatives; Δ segment: "
                  "the paper's Abnormal AUC under the segment protocol. AP: step-wise; Δ trapezoid: trapezoid "
                  "rule over the PR curve. FAR@0.5: share of normal-video frames scoring >= 0.5.")
+    return "\n".join(lines)
+
+
+def xd_moves_table(results: dict[str, dict[str, float]]) -> str:
+    """Markdown for XD-Violence's scores: per model its headline, the AP as its public code
+    computes it (trapezoid), how far the step-wise AP and the segment protocol move it, the frame
+    AUC, the mean of the per-class APs (each class's videos and every normal video) and the false
+    alarm rate; a last row with the mean over models."""
+    head = ["model", "AP (public code, trapezoid)", "Δ step-wise", "frame AUC", "Δ segment",
+            "mean per-class AP", "FAR@0.5"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def mean_class_ap(m: dict[str, float]) -> float:
+        values = [v for k, v in m.items() if k.startswith("per_class_ap.") and math.isfinite(v)]
+        return float(np.mean(values)) if values else math.nan
+
+    rows = {name: {"ap_trapezoid": m["ap_trapezoid"], "ap": m["ap"], "total_auc": m["total_auc"],
+                   "total_auc_segment": m["total_auc_segment"], "mean_class_ap": mean_class_ap(m),
+                   "false_alarm_rate": m["false_alarm_rate"]} for name, m in results.items()}
+    if len(rows) > 1:
+        rows[f"**mean of {len(rows)}**"] = {k: float(np.mean([m[k] for m in list(rows.values())]))
+                                           for k in next(iter(rows.values()))}
+    for name, m in rows.items():
+        cells = [name, _pp(m["ap_trapezoid"]), _move(m["ap"] - m["ap_trapezoid"]), _pp(m["total_auc"]),
+                 _move(m["total_auc_segment"] - m["total_auc"]), _pp(m["mean_class_ap"]), _pp(m["false_alarm_rate"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("All in percentage points (pp). AP (public code): XD-Violence's headline, auc(recall, precision) "
+                 "of sklearn's precision_recall_curve over all test frames (snippet scores x16); Δ step-wise: "
+                 "sklearn's average_precision_score minus it. Frame AUC: ROC AUC over all test frames; Δ segment: "
+                 "under Sultani's 32-segment protocol. Mean per-class AP: trapezoid AP of each class over its test "
+                 "videos (any label) and every normal video's frames, averaged. FAR@0.5: share of normal-video "
+                 "frames scoring >= 0.5. Every per-class value: --json.")
     return "\n".join(lines)
 
 
