@@ -177,7 +177,7 @@ def per_class_figure(rows: list[dict], beta: float, study: Study):
         [r[f"change_{tag}"] for r in rows], [r[f"change_{tag}_ci_low"] for r in rows],
         [r[f"change_{tag}_ci_high"] for r in rows], [r[f"change_{tag}_exceeds_noise_holm"] for r in rows],
         "holm", family=len(rows) * (len(study.variants) - 1),
-        label=f"CB-MIL β={tag} − MIL, {len(study.seeds)} seeds",
+        label=f"{'CB-sampler' if study.balance == 'sampler' else 'CB-MIL'} β={tag} − MIL, {len(study.seeds)} seeds",
         title=f"XD-Violence per-class AP change, β = {tag} — {study.label}",
         ylabel="per-class AP change vs MIL (pp)", xlabel="class (training videos, any label), rarest first")
 
