@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from timing import MIN_REPEATS, interleaved_times, record, show
+from timing import MIN_REPEATS, interleaved_times, prepare_speeds, show
 
 from cbmil.data.synthetic import write_feature_folders
 from cbmil.data.ucf_crime import CLASSES
@@ -73,10 +73,7 @@ def main() -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     out = {"gigabytes": size / 2**30, "files": len(files), "output_gigabytes": out_bytes / 2**30,
            "prepare_peak_rss_mb": peak_mb}
-    read, write, prep = (record(out, f"{name}_seconds", times[name]) for name in ("plain_read", "plain_write", "prepare"))
-    out |= {"plain_read_gb_per_s": size / 2**30 / read, "prepare_gb_per_s": size / 2**30 / prep,
-            "prepare_vs_read": read / prep, "plain_write_gb_per_s": out_bytes / 2**30 / write,
-            "prepare_vs_read_plus_write": (read + write) / prep}
+    out = prepare_speeds(out, times, size, out_bytes)
     if args.json:
         print(json.dumps(out))
         return

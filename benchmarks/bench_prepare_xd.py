@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from timing import MIN_REPEATS, interleaved_times, record, show
+from timing import MIN_REPEATS, interleaved_times, prepare_speeds, show
 
 from cbmil.data import xd_violence as xd
 from cbmil.data.prepare_xd import spread_subset, write_xd_standin
@@ -87,10 +87,7 @@ def main() -> None:
     out = {"videos": len(lengths), "files": len(files), "gigabytes": size / 2**30, "cache_gigabytes": cache_bytes / 2**30,
            "mean_snippets": float(lengths.mean()), "max_snippets": int(lengths.max()),
            "write_seconds": write_seconds, "prepare_peak_rss_mb": peak_mb, "script_peak_rss_mb": self_mb}
-    read, write, prep = (record(out, f"{name}_seconds", times[name]) for name in ("plain_read", "plain_write", "prepare"))
-    out |= {"plain_read_gb_per_s": size / 2**30 / read, "prepare_gb_per_s": size / 2**30 / prep,
-            "prepare_vs_read": read / prep, "plain_write_gb_per_s": out_bytes / 2**30 / write,
-            "prepare_vs_read_plus_write": (read + write) / prep}
+    out = prepare_speeds(out, times, size, out_bytes)
     if args.json:
         print(json.dumps(out))
         return

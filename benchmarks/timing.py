@@ -62,3 +62,13 @@ def show(out: dict, name: str, scale: float = 1e3, unit: str = "ms") -> str:
     digits = 1 if scale >= 1e3 else 3
     return (f"{scale * out[name]:10.{digits}f} {unit} (min {scale * out[f'{name}_min']:.{digits}f}, "
             f"max {scale * out[f'{name}_max']:.{digits}f}, n = {out[f'{name}_n']})")
+
+
+def prepare_speeds(out: dict, times: dict, read_bytes: int, written_bytes: int) -> dict:
+    """Record the medians of a prepare benchmark's three timings (``plain_read``, ``plain_write``,
+    ``prepare``) in ``out`` and add its speeds: GB/s of each, and prepare against a plain read and
+    against a plain read + write."""
+    read, write, prep = (record(out, f"{name}_seconds", times[name]) for name in ("plain_read", "plain_write", "prepare"))
+    return out | {"plain_read_gb_per_s": read_bytes / 2**30 / read, "prepare_gb_per_s": read_bytes / 2**30 / prep,
+                  "prepare_vs_read": read / prep, "plain_write_gb_per_s": written_bytes / 2**30 / write,
+                  "prepare_vs_read_plus_write": (read + write) / prep}

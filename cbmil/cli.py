@@ -129,9 +129,10 @@ def _reproduce(args) -> int:
     if study.benchmark == "ucf_crime":
         print(study.table2_markdown())
         print(localisation_markdown(study.table1(), study.label))
-    else:
-        print(study.paths["table2_md"].read_text() if "table2_md" in study.paths else "")
-        print(study.paths["table1_md"].read_text() if "table1_md" in study.paths else "")
+    else:  # XD-Violence's tables, with AP
+        from cbmil.study import xd
+        print(xd.table2_markdown(xd.table2(study), study.label))
+        print(xd.table1_markdown(xd.table1(study), [v.beta for v in study.variants[1:]], study.label))
     print(f"wrote {', '.join(str(p) for p in study.paths.values())}")
     runs = f" in {len(study.trainers)} runs" if len(study.trainers) > 1 else ""
     print(f"{len(study.model_names)} models x {trainer.config.iterations} steps{runs} on {trainer.device} "

@@ -472,13 +472,9 @@ class Trainer:
         if len(self.abnormal) < config.batch_size or len(self.normal) < config.batch_size:
             raise ValueError(f"batch_size {config.batch_size} needs at least as many abnormal and normal training "
                              f"bags; got {len(self.abnormal)} and {len(self.normal)}")
-        if self.data.train_class_sets is None and normal_index == NORMAL_INDEX:
-            self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights)
-        else:
-            self.weights = variant_weights(self.variants, self.data.train_classes, config.normalize_weights,
-                                           self.group_sets, config.multi_label_weight,
-                                           self.data.train_sets.sum(axis=0))
-        self.weights = self.weights.to(self.device)
+        # [V, G + 1]: one column per weight group (for a single-label split, per class: the same table)
+        self.weights = variant_weights(self.variants, None, config.normalize_weights, self.group_sets,
+                                       config.multi_label_weight, self.data.train_sets.sum(axis=0)).to(self.device)
         self.bank = ScorerBank(self.data.dim, self.seeds, len(self.variants), config.hidden, config.dropout,
                                settings.precision, config.layer2).to(self.device)
         self.optimizer = _make_optimizer(self.bank, config, self.device)

@@ -342,22 +342,9 @@ def parse_annotations(path: str | Path) -> dict[str, tuple[tuple[int, int], ...]
     path = Path(path)
     form = "'name s1 e1 [s2 e2 ...]'"
     out: dict[str, tuple[tuple[int, int], ...]] = {}
-    lines: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            name, *numbers = fields
-            key = _read_name(path, lineno, line, name)
-            if not numbers or len(numbers) % 2:
-                raise _fail(path, lineno, line, f"{form}: an even number (at least 2) of frame numbers, "
-                            f"got {len(numbers)}")
-            if key in lines:
-                raise _fail(path, lineno, line, f"one line per video; {key} is already on line {lines[key]}")
-            lines[key] = lineno
-            out[key] = tuple(_read_bounds(path, lineno, line, numbers[i], numbers[i + 1], form)
-                             for i in range(0, len(numbers), 2))
+    for lineno, line, key, numbers in _annotation_lines(path, 2, form, "an even number (at least 2) of frame numbers"):
+        out[key] = tuple(_read_bounds(path, lineno, line, numbers[i], numbers[i + 1], form)
+                         for i in range(0, len(numbers), 2))
     return out
 
 
@@ -372,6 +359,22 @@ def parse_multiclass_annotations(path: str | Path) -> dict[str, tuple[tuple[str,
     path = Path(path)
     form = "'name C1 s1 e1 [C2 s2 e2 ...]'"
     out: dict[str, tuple[tuple[str, int, int], ...]] = {}
+    for lineno, line, key, rest in _annotation_lines(path, 3, form, "groups of three (class code, start, end)"):
+        triples = []
+        for i in range(0, len(rest), 3):
+            code = rest[i]
+            if code not in _VIOLENT_CODES:
+                raise _fail(path, lineno, line, f"{form} with class codes from {' '.join(_VIOLENT_CODES)}, "
+                            f"got {code!r}")
+            triples.append((CODES[code],) + _read_bounds(path, lineno, line, rest[i + 1], rest[i + 2], form))
+        out[key] = tuple(triples)
+    return out
+
+
+def _annotation_lines(path: Path, group: int, form: str, expected: str):
+    """``(lineno, line, key, fields after the name)`` of each non-blank line of an annotation file,
+    checking that the fields come in whole groups of ``group`` (at least one) and that no video
+    has two lines; errors name the file, the line and ``form``."""
     lines: dict[str, int] = {}
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -380,21 +383,12 @@ def parse_multiclass_annotations(path: str | Path) -> dict[str, tuple[tuple[str,
                 continue
             name, *rest = fields
             key = _read_name(path, lineno, line, name)
-            if not rest or len(rest) % 3:
-                raise _fail(path, lineno, line, f"{form}: groups of three (class code, start, end), "
-                            f"got {len(rest)} fields after the name")
+            if not rest or len(rest) % group:
+                raise _fail(path, lineno, line, f"{form}: {expected}, got {len(rest)} fields after the name")
             if key in lines:
                 raise _fail(path, lineno, line, f"one line per video; {key} is already on line {lines[key]}")
             lines[key] = lineno
-            triples = []
-            for i in range(0, len(rest), 3):
-                code = rest[i]
-                if code not in _VIOLENT_CODES:
-                    raise _fail(path, lineno, line, f"{form} with class codes from {' '.join(_VIOLENT_CODES)}, "
-                                f"got {code!r}")
-                triples.append((CODES[code],) + _read_bounds(path, lineno, line, rest[i + 1], rest[i + 2], form))
-            out[key] = tuple(triples)
-    return out
+            yield lineno, line, key, rest
 
 
 # ----------------------------------------------------------------------------- splits

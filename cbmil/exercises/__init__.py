@@ -35,6 +35,19 @@ def check(label: str, answer, expected, *, tol: float = 0.0, rel: float = 0.0, h
     return True
 
 
+def known_mistake(label: str, answer, mistake, hint: str, tol: float = 1e-3) -> None:
+    """Raise with ``hint`` when ``answer`` equals a known wrong answer ``mistake`` (within ``tol``),
+    so that a common mistake gets its own hint before :func:`check` compares with the right one."""
+    if answer is None:
+        return
+    try:
+        a, m = np.asarray(answer, dtype=float), np.asarray(mistake, dtype=float)
+    except (TypeError, ValueError):
+        return
+    if a.shape == m.shape and np.all(np.abs(a - m) <= tol):
+        raise AssertionError(f"{label}: {answer!r} is not right. Hint: {hint}")
+
+
 def _matches(answer, expected, tol: float, rel: float) -> bool:
     if isinstance(expected, str):
         return isinstance(answer, str) and answer.strip().lower() == expected.strip().lower()

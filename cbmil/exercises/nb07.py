@@ -16,7 +16,7 @@ from cbmil.data.frames import snippet_frames, video_frame_scores
 from cbmil.data.ucf_crime import CLASSES, FRAMES_PER_SNIPPET, NORMAL_INDEX
 from cbmil.eval import metrics, stats
 from cbmil.eval.protocols import trapezoid_ap
-from cbmil.exercises import check
+from cbmil.exercises import check, known_mistake
 
 __all__ = ["EXERCISE_1_SCORES", "EXERCISE_1_LABELS", "EXERCISE_2_FRAMES", "EXERCISE_3_SCORES",
            "EXERCISE_3_LABELS", "EXERCISE_4_P", "EXERCISE_5_VIDEOS", "exercise_1", "exercise_2", "exercise_3",
@@ -44,23 +44,11 @@ EXERCISE_5_VIDEOS = (
 )
 
 
-def _known_mistake(label: str, answer, mistake, hint: str, tol: float = 1e-3) -> None:
-    """Raise with ``hint`` when ``answer`` equals a known wrong answer ``mistake``."""
-    if answer is None:
-        return
-    try:
-        a, m = np.asarray(answer, dtype=float), np.asarray(mistake, dtype=float)
-    except (TypeError, ValueError):
-        return
-    if a.shape == m.shape and np.all(np.abs(a - m) <= tol):
-        raise AssertionError(f"{label}: {answer!r} is not right. Hint: {hint}")
-
-
 def exercise_1(answer) -> None:
     """Step-wise AP (sklearn's ``average_precision_score``) of the six frames of exercise 1."""
     labels, scores = np.array(EXERCISE_1_LABELS), np.array(EXERCISE_1_SCORES)
     expected = float(average_precision_score(labels, scores))
-    _known_mistake("Exercise 1", answer, trapezoid_ap(scores, labels),
+    known_mistake("Exercise 1", answer, trapezoid_ap(scores, labels),
                    "that is the trapezoid AP; the step-wise AP credits each hit's piece of recall with the "
                    "precision at the hit itself.")
     check("Exercise 1", answer, expected, tol=1e-3,
@@ -85,7 +73,7 @@ def exercise_2(answer) -> None:
     score under the snippet protocol (frames numbered from 0, both inclusive)."""
     expected = _last_snippet_frames(EXERCISE_2_FRAMES)
     n_snippets = EXERCISE_2_FRAMES // FRAMES_PER_SNIPPET
-    _known_mistake("Exercise 2", answer, (expected[0], EXERCISE_2_FRAMES - 1),
+    known_mistake("Exercise 2", answer, (expected[0], EXERCISE_2_FRAMES - 1),
                    f"the last {EXERCISE_2_FRAMES - snippet_frames(n_snippets)} frames belong to no snippet: "
                    "the snippet protocol takes the video to be 16 x T frames long.", tol=0)
     check("Exercise 2", answer, expected,
@@ -116,7 +104,7 @@ def exercise_3(answer) -> None:
 def exercise_4(answer) -> None:
     """Holm-adjusted p-values of ``EXERCISE_4_P``, in the input order."""
     expected = stats.holm(EXERCISE_4_P)
-    _known_mistake("Exercise 4", answer, np.sort(expected),
+    known_mistake("Exercise 4", answer, np.sort(expected),
                    "these are the adjusted values in sorted order; put each back at its p-value's position.")
     check("Exercise 4", answer, expected, tol=1e-3,
                  hint="sort the p-values ascending, multiply the k-th smallest (k = 1..5) by 5 - k + 1, take "
@@ -139,7 +127,7 @@ def exercise_5(answer) -> None:
     of exercise 5."""
     scores, labels, offsets, classes = _exercise_5_layout()
     expected = metrics.false_alarm_rate(scores, offsets, classes)
-    _known_mistake("Exercise 5", answer, np.mean(scores[labels == 0] >= 0.5),
+    known_mistake("Exercise 5", answer, np.mean(scores[labels == 0] >= 0.5),
                    "that counts the Arson video's normal frames too; only frames of normal videos count.")
     check("Exercise 5", answer, expected, tol=1e-3,
                  hint="only the frames of the two normal videos count (not the normal frames of the Arson "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from cbmil.data import xd_violence as xd
-from cbmil.exercises import check
+from cbmil.exercises import check, known_mistake
 from cbmil.losses import class_balanced_weights
 
 __all__ = ["EXERCISE_3_SNIPPETS", "EXERCISE_3_INTERVAL", "EXERCISE_3_DECODED", "exercise_1", "exercise_2",
@@ -24,18 +24,6 @@ __all__ = ["EXERCISE_3_SNIPPETS", "EXERCISE_3_INTERVAL", "EXERCISE_3_DECODED", "
 EXERCISE_3_SNIPPETS = 20
 EXERCISE_3_INTERVAL = (290, 330)
 EXERCISE_3_DECODED = 338
-
-
-def _known_mistake(label: str, answer, mistake, hint: str, tol: float = 1e-3) -> None:
-    """Raise with ``hint`` when ``answer`` equals a known wrong answer ``mistake``."""
-    if answer is None:
-        return
-    try:
-        a, m = np.asarray(answer, dtype=float), np.asarray(mistake, dtype=float)
-    except (TypeError, ValueError):
-        return
-    if a.shape == m.shape and np.all(np.abs(a - m) <= tol):
-        raise AssertionError(f"{label}: {answer!r} is not right. Hint: {hint}")
 
 
 def _class_weights(counts: dict, beta: float) -> np.ndarray:
@@ -50,10 +38,10 @@ def exercise_1(answer, beta: float = 0.9999) -> None:
     w = _class_weights(xd.TRAIN_COUNTS_ANY, beta)
     expected = float(w[abuse] / w[fighting])
     first = _class_weights(xd.TRAIN_COUNTS, beta)
-    _known_mistake("Exercise 1", answer, first[abuse] / first[fighting],
+    known_mistake("Exercise 1", answer, first[abuse] / first[fighting],
                    "that ratio comes from the counts by FIRST label; the class weights are computed from the "
                    "counts by ANY label (a video counts for each class it carries).")
-    _known_mistake("Exercise 1", answer, 1 / expected, "that is w_Fighting / w_Abuse; the rare class weighs more.")
+    known_mistake("Exercise 1", answer, 1 / expected, "that is w_Fighting / w_Abuse; the rare class weighs more.")
     counts = xd.TRAIN_COUNTS_ANY
     check("Exercise 1", answer, expected, rel=2e-3,
           hint="w_c = (1 - β) / (1 - β^n_c) with n_c the training videos of class c by any label "
@@ -81,10 +69,10 @@ def exercise_2(answer, beta: float = 0.9999) -> None:
     videos = xd.train_videos()
     mean_rule, max_rule = (float(bag_weights(videos, beta, rule).mean()) for rule in ("mean", "max"))
     expected = (mean_rule, max_rule)
-    _known_mistake("Exercise 2", answer, (max_rule, mean_rule),
+    known_mistake("Exercise 2", answer, (max_rule, mean_rule),
                    "the pair is (mean rule, max rule); the max rule can only give a bag more weight.")
     w = _class_weights(xd.TRAIN_COUNTS_ANY, beta)
-    _known_mistake("Exercise 2", answer, (w.mean(), w.mean()),
+    known_mistake("Exercise 2", answer, (w.mean(), w.mean()),
                    "that is the mean over the 6 classes (1, by the normalisation); average over the 1,905 bags "
                    "instead, each with the weight of its class set.")
     n_multi = sum(len(v.labels) > 1 for v in videos)
@@ -110,10 +98,10 @@ def exercise_3(answer) -> None:
     inclusive = tuple(int(min(e + 1, n) - s) for n in lengths)
     uncut = (e - s, e - s)
     if inclusive != expected:
-        _known_mistake("Exercise 3", answer, inclusive,
+        known_mistake("Exercise 3", answer, inclusive,
                        "that counts frame e too; both public builders set gt[s:e] = 1, frames s .. e - 1.", tol=0)
     if uncut != expected:
-        _known_mistake("Exercise 3", answer, uncut,
+        known_mistake("Exercise 3", answer, uncut,
                        "the ground truth ends at the video's length under each convention; frames past it are "
                        "lost. Work out each length first.", tol=0)
     check("Exercise 3", answer, expected,
@@ -142,7 +130,7 @@ def exercise_4(answer, layout: dict, name: str = "Abuse") -> None:
     ``layout`` (a world's layout, e.g. ``study.layouts[0]``): the share of violent frames among the
     frames each AP ranks."""
     expected = _chance_level(layout, name)
-    _known_mistake("Exercise 4", answer, expected[::-1],
+    known_mistake("Exercise 4", answer, expected[::-1],
                    "the pair is (with the normal videos, own videos alone); adding negatives can only lower the "
                    "share.", tol=1e-4)
     check("Exercise 4", answer, expected, tol=1e-4,

@@ -319,15 +319,7 @@ class Study:
                 row[f"mil_{key}"] = _summary(loc)["mean"]
             for variant in self.variants[1:]:
                 tag = f"{variant.beta:g}"
-                diff = changes.loc[(variant.name, "auc", name)]
-                row[f"change_{tag}"] = diff["diff"]
-                row[f"change_{tag}_std"] = diff["std"]
-                row[f"change_{tag}_ci_low"], row[f"change_{tag}_ci_high"] = diff["ci_low"], diff["ci_high"]
-                row[f"change_{tag}_exceeds_noise"] = bool(diff["exceeds_noise"])
-                row[f"change_{tag}_p"] = diff["p"]
-                p = diff["p_holm"]  # the mean row is in no family
-                row[f"change_{tag}_p_holm"] = None if math.isnan(p) else float(p)
-                row[f"change_{tag}_exceeds_noise_holm"] = bool(p < 0.05)
+                row.update(change_columns(changes.loc[(variant.name, "auc", name)], tag))
                 if variant.beta in paper.TABLE1_BETAS and self._published(self.variants.index(variant)):
                     i = paper.TABLE1_BETAS.index(variant.beta)
                     row[f"paper_change_{tag}"] = (paper.TABLE1[name][i] if c < len(names)
@@ -514,6 +506,17 @@ def _benchmark_of(data: VADDataset) -> dict:
         return {}
     return {"class_names": data.class_names, "benchmark": benchmark,
             "counts_any": {split: data.counts(split, any_label=True) for split in ("train", "test")}}
+
+
+def change_columns(diff, tag: str) -> dict:
+    """Table 1's columns of one per-class change (a row of :meth:`Study.changes`) at the beta
+    ``tag``: ``change_<tag>`` (pp), its std, interval, raw verdict and p, and Holm's p and verdict
+    (p None for the mean row, which is in no family)."""
+    p = diff["p_holm"]
+    return {f"change_{tag}": diff["diff"], f"change_{tag}_std": diff["std"],
+            f"change_{tag}_ci_low": diff["ci_low"], f"change_{tag}_ci_high": diff["ci_high"],
+            f"change_{tag}_exceeds_noise": bool(diff["exceeds_noise"]), f"change_{tag}_p": diff["p"],
+            f"change_{tag}_p_holm": None if math.isnan(p) else float(p), f"change_{tag}_exceeds_noise_holm": bool(p < 0.05)}
 
 
 def _seed_columns(key: str, values: np.ndarray, v: int, changes, method: str, metric: str) -> dict:

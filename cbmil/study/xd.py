@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from cbmil.study.reproduction import (LOCALISATION, XD_HEADLINES, Study, _fmt, _json_default, _seed_columns, _summary,
-                                      write_csv)
+                                      change_columns, write_csv)
 
 #: Table 2's columns: (key in the rows, metric in the study's results, heading).
 TABLE2_COLUMNS = (("ap", "average_precision_trapezoid", "AP % (public code, trapezoid)"),
@@ -72,16 +72,7 @@ def table1(study: Study) -> list[dict]:
         mil = _summary(values[:, 0])
         row["mil_mean"], row["mil_std"] = mil["mean"], mil["std"]
         for variant in study.variants[1:]:
-            tag = f"{variant.beta:g}"
-            diff = changes.loc[(variant.name, "ap", name)]
-            row[f"change_{tag}"] = diff["diff"]
-            row[f"change_{tag}_std"] = diff["std"]
-            row[f"change_{tag}_ci_low"], row[f"change_{tag}_ci_high"] = diff["ci_low"], diff["ci_high"]
-            row[f"change_{tag}_exceeds_noise"] = bool(diff["exceeds_noise"])
-            row[f"change_{tag}_p"] = diff["p"]
-            p = diff["p_holm"]
-            row[f"change_{tag}_p_holm"] = None if np.isnan(p) else float(p)
-            row[f"change_{tag}_exceeds_noise_holm"] = bool(p < 0.05)
+            row.update(change_columns(changes.loc[(variant.name, "ap", name)], f"{variant.beta:g}"))
         rows.append(row)
     return rows
 
